@@ -1,0 +1,24 @@
+# mmcenternet: the whole set-up is `make demo` and `make test`.
+# Both create or reuse $(VENV) and install only what is missing (tools/misc/setup_env.py).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: env demo test clean-demo help
+
+help:
+	@echo "make demo   - set up $(VENV) if needed, then generate data, train, test and draw the demo"
+	@echo "make test   - set up $(VENV) if needed, then run the test suite"
+
+env:
+	@$(PYTHON) tools/misc/setup_env.py --venv $(VENV)
+
+demo: env
+	@$(PY) tools/misc/demo.py
+
+test: env
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+clean-demo:
+	rm -rf work_dirs/demo data/demo

@@ -1,0 +1,73 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""Access to the golden reference data produced by the original implementation.
+
+The data lives in ``../shared/golden`` beside the repository (override with
+``MMCENTERNET_GOLDEN``). Tests that need it are skipped, with the reason, when it is absent.
+"""
+import json
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict
+
+import numpy as np
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+GOLDEN = os.environ.get('MMCENTERNET_GOLDEN', osp.join(osp.dirname(REPO), 'shared', 'golden'))
+
+
+def golden_path(*parts: str) -> str:
+    """Path inside the golden folder; skips the calling test if the file is missing."""
+    path = osp.join(GOLDEN, *parts)
+    if not osp.exists(path):
+        pytest.skip(f'golden reference data not found: {path} (set MMCENTERNET_GOLDEN or put '
+                    f'the shared folder beside the repository)')
+    return path
+
+
+def load_npz(*parts: str):
+    return np.load(golden_path(*parts))
+
+
+def load_json(*parts: str):
+    with open(golden_path(*parts)) as f:
+        return json.load(f)
+
+
+def dense(z, name: str) -> np.ndarray:
+    """Densify a sparse-with-background array (golden README section 0.2)."""
+    if name in z.files:
+        return z[name]
+    out = np.full(int(np.prod(z[name + '_shape'])), z[name + '_bg'], dtype=z[name + '_val'].dtype)
+    out[z[name + '_idx']] = z[name + '_val']
+    return out.reshape(z[name + '_shape'])
+
+
+def original_weights(manifest: dict, seed: int) -> Dict[str, torch.Tensor]:
+    """Rebuild an original network's state dict with the golden weight-generation rule."""
+    sd = OrderedDict()
+    for e in manifest['entries']:
+        if e['dtype'] == 'int64':
+            sd[e['key']] = torch.tensor(0, dtype=torch.int64)
+            continue
+        noise = np.random.default_rng(seed + e['i']).standard_normal(size=tuple(e['shape']))
+        if e['use_abs']:
+            noise = np.abs(noise)
+        sd[e['key']] = torch.from_numpy((e['offset'] + e['scale'] * noise).astype(np.float32))
+    return sd
+
+
+def write_original_checkpoint(stem: str, path: str, seed: int = None) -> dict:
+    """Write ``{'epoch': 140, 'state_dict': {'module.' + key: tensor}}`` for network ``stem``.
+
+    Returns the manifest.
+    """
+    manifest = load_json('nets', f'manifest_{stem}.json')
+    if seed is None:
+        seed = int(load_json('e2e', 'e2e_settings.json').get('weight_seed', 20240601))
+    sd = original_weights(manifest, seed)
+    torch.save({'epoch': 140, 'state_dict': OrderedDict(('module.' + k, v) for k, v in sd.items())},
+               path)
+    return manifest

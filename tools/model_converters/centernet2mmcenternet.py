@@ -1,0 +1,45 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""Convert an original CenterNet checkpoint (xingyizhou/CenterNet) for mmcenternet.
+
+Usage:
+    python tools/model_converters/centernet2mmcenternet.py ctdet_coco_dla_2x.pth dla34_2x.pth
+
+Architecture (dla_34, resdcn_18/101, ...) and task (ctdet, multi_pose, exdet) are read from the
+keys; the file is read with torch's weights-only loader and written so that it loads the same way.
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+from mmcenternet.utils.convert_official import (OfficialCheckpointError,  # noqa: E402
+                                                convert_checkpoint)
+from mmcenternet.utils.setup_run import UserError, run_cli  # noqa: E402
+
+CONFIGS = {
+    ('dla', 34, 'ctdet'): 'configs/centernet/dla34_1x_coco.py or dla34_2x_coco.py',
+    ('resdcn', 18, 'ctdet'): 'configs/centernet/resdcn18_1x_coco.py',
+    ('resdcn', 101, 'ctdet'): 'configs/centernet/resdcn101_1x_coco.py',
+    ('dla', 34, 'multi_pose'): 'configs/centernet_pose/dla34_1x_coco.py or dla34_3x_coco.py',
+}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[1])
+    parser.add_argument('src', help='original checkpoint (model_*.pth / ctdet_coco_*.pth)')
+    parser.add_argument('dst', help='output checkpoint for mmcenternet')
+    args = parser.parse_args(argv)
+    if osp.abspath(args.src) == osp.abspath(args.dst):
+        raise UserError('source and destination must differ')
+    try:
+        info = convert_checkpoint(args.src, args.dst)
+    except OfficialCheckpointError as exc:
+        raise UserError(f'{args.src}: {exc}') from exc
+    cfg = CONFIGS.get((info['arch'], info['depth'], info['task']), 'a matching config')
+    print(f'{args.src}: {info["arch"]}{info["depth"]} {info["task"]} with {info["num_classes"]} '
+          f'classes, heads {info["heads"]}\nwrote {args.dst} (use it with {cfg})')
+
+
+if __name__ == '__main__':
+    run_cli(main)

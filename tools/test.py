@@ -1,0 +1,122 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""Evaluate a checkpoint with an mmcenternet config (detection or pose).
+
+Examples:
+    python tools/test.py configs/centernet/dla34_2x_coco.py dla34_2x.pth            # no-aug
+    python tools/test.py configs/centernet/dla34_2x_coco.py dla34_2x.pth --flip     # flip
+    python tools/test.py configs/centernet/dla34_2x_coco.py dla34_2x.pth --tta      # flip + ms
+    python tools/test.py CONFIG CKPT --out results.pkl --show-dir vis/
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from copy import deepcopy
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mmcenternet  # noqa: E402,F401  (registers modules, fixes checkpoint I/O)
+from mmengine.config import ConfigDict, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmcenternet.utils.setup_run import (UserError, check_checkpoint_matches,  # noqa: E402
+                                         check_data_paths, check_registered_types,
+                                         finish_distributed, is_pose_config, load_config,
+                                         run_cli, set_local_rank, setup_cpu_distributed)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='folder for logs and evaluation results')
+    parser.add_argument('--out', help='dump predictions to a pickle file (.pkl)')
+    parser.add_argument('--show', action='store_true', help='show predictions in a window')
+    parser.add_argument('--show-dir', help='save drawn predictions under WORK_DIR/TIMESTAMP/DIR')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds between --show images')
+    parser.add_argument('--tta', action='store_true',
+                        help="the original's flip + multi-scale test (the config's tta_scales)")
+    parser.add_argument('--flip', action='store_true',
+                        help="the original's flip test at a single scale")
+    parser.add_argument('--tta-scales', type=float, nargs='+',
+                        help='test scales for --tta (default: the config, 0.5 0.75 1 1.25 1.5)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    set_local_rank(args.local_rank)
+    return args
+
+
+def apply_tta(cfg, args) -> None:
+    """Wrap the model for the original's flip / multi-scale test."""
+    if is_pose_config(cfg):
+        # Pose models do flip testing inside the estimator (CenterNet's multi_pose default).
+        cfg.model.setdefault('test_cfg', ConfigDict())['flip_test'] = True
+        return
+    if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+        raise UserError(f'{cfg.filename} defines no tta_model / tta_pipeline; inherit '
+                        'configs/_base_/centernet_tta.py')
+    scales = [1.0] if args.flip and not args.tta else args.tta_scales
+    pipeline = deepcopy(cfg.tta_pipeline)
+    if scales is not None:
+        if not scales:
+            raise UserError('--tta-scales needs at least one scale')
+        tta = [t for t in pipeline if t['type'] == 'TestTimeAug'][0]
+        tta['transforms'][0] = [dict(type='CenterNetTestResize', scale=s) for s in scales]
+    tta_model = deepcopy(cfg.tta_model)
+    cfg.model = ConfigDict(**tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = pipeline
+
+
+def enable_visualization(cfg, args) -> None:
+    hooks = cfg.default_hooks
+    if 'visualization' not in hooks:
+        raise UserError(f'{cfg.filename} has no default_hooks.visualization to draw with')
+    vis = hooks['visualization']
+    vis['draw'] = True
+    if args.show:
+        vis['show'] = True
+        vis['wait_time'] = args.wait_time
+    if args.show_dir:
+        vis['test_out_dir'] = args.show_dir
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    check_registered_types(cfg, ['model', 'test_dataloader', 'test_evaluator', 'tta_model',
+                                 'tta_pipeline', 'visualizer'])
+    check_data_paths(cfg, ['test_dataloader'])
+    check_checkpoint_matches(cfg, args.checkpoint)
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    if args.tta or args.flip or args.tta_scales:
+        apply_tta(cfg, args)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise UserError(f'--out must name a .pkl file, got {args.out}')
+    setup_cpu_distributed(cfg, args.launcher)
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.out is not None:
+        if is_pose_config(cfg):
+            from mmengine.evaluator import DumpResults
+            runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+        else:
+            from mmdet.evaluation import DumpDetResults
+            runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+    runner.test()
+    finish_distributed()
+
+
+if __name__ == '__main__':
+    run_cli(main)
