@@ -1,4 +1,11 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
+from .affine import affine_transform, get_affine_transform, get_border, warp_image
 from .test_transforms import CenterNetPad, CenterNetTestResize, record_homography
+from .train_transforms import (EIG_VAL, EIG_VEC, CenterNetColorAug, CenterNetRandomAffine,
+                               color_augment_)
 
-__all__ = ['CenterNetPad', 'CenterNetTestResize', 'record_homography']
+__all__ = [
+    'affine_transform', 'get_affine_transform', 'get_border', 'warp_image', 'CenterNetPad',
+    'CenterNetTestResize', 'record_homography', 'CenterNetColorAug', 'CenterNetRandomAffine',
+    'color_augment_', 'EIG_VAL', 'EIG_VEC'
+]

@@ -140,17 +140,33 @@ class CenterNetDetHead(BaseDenseHead):
         with torch.no_grad():
             t = self.target_generator(bboxes, labels, self.num_classes, hm0.shape[-2:],
                                       stride=self.stride)
+        return self.loss_from_targets(stacks, t)
+
+    def loss_from_targets(self, stacks: Sequence[Dict[str, Tensor]],
+                          targets: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """The original ``CtdetLoss`` for given targets.
+
+        Args:
+            stacks: Per stack ``{'hm': logits, 'wh': ..., 'reg': ...}`` raw maps.
+            targets: ``hm`` (B, C, H, W), ``ind`` (B, M), ``wh``/``reg`` (B, M, 2) and
+                ``reg_mask`` (B, M), as produced by :class:`CenterNetTargetGenerator`.
+
+        Returns:
+            Weighted loss terms, each averaged over the stacks.
+        """
+        t = targets
+        n = len(stacks)
         losses = dict(loss_center_heatmap=0, loss_wh=0)
         if self.loss_offset is not None:
             losses['loss_offset'] = 0
         for maps in stacks:
             losses['loss_center_heatmap'] = losses['loss_center_heatmap'] + \
-                self.loss_center_heatmap(maps['hm'], t['hm']) / self.num_stacks
+                self.loss_center_heatmap(maps['hm'], t['hm']) / n
             losses['loss_wh'] = losses['loss_wh'] + \
-                self.loss_wh(maps['wh'], t['reg_mask'], t['ind'], t['wh']) / self.num_stacks
+                self.loss_wh(maps['wh'], t['reg_mask'], t['ind'], t['wh']) / n
             if self.loss_offset is not None:
                 losses['loss_offset'] = losses['loss_offset'] + self.loss_offset(
-                    maps['reg'], t['reg_mask'], t['ind'], t['reg']) / self.num_stacks
+                    maps['reg'], t['reg_mask'], t['ind'], t['reg']) / n
         return losses
 
     @staticmethod

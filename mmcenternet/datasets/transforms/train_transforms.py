@@ -1,0 +1,204 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""CenterNet's training augmentation: affine random crop / scale / flip and colour jitter."""
+import random
+from typing import Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmdet.structures.bbox import HorizontalBoxes
+
+from mmcenternet.registry import DET_TRANSFORMS
+from .affine import affine_transform, get_affine_transform, get_border, warp_image
+from .test_transforms import record_homography
+
+#: ImageNet PCA lighting constants used by CornerNet and CenterNet (BGR channel order).
+EIG_VAL = np.array([0.2141788, 0.01817699, 0.00341571], dtype=np.float32)
+EIG_VEC = np.array([[-0.58752847, -0.69563484, 0.41340352],
+                    [-0.5832747, 0.00994535, -0.81221408],
+                    [-0.56089297, 0.71832671, 0.41158938]], dtype=np.float32)
+
+
+@DET_TRANSFORMS.register_module()
+class CenterNetRandomAffine(BaseTransform):
+    """The original ``ctdet`` geometric augmentation, one ``cv2.warpAffine`` on the uint8 image.
+
+    Random crop (default): the side of the source square is ``max(H, W) * f`` with ``f`` drawn
+    from ``np.arange(*scale_range)`` (0.6 ... 1.3), the centre is an integer drawn uniformly
+    within ``border`` pixels of the image edges (the border halves until it fits the image).
+    Shift mode (``random_crop=False``): centre shifted by ``s * clip(N(0, shift), +-2 shift)`` and
+    scale multiplied by ``clip(N(1, scale), 1 +- scale)``. Then, with probability ``flip_prob``,
+    the image is mirrored and so is the crop centre (``c_x = W - c_x - 1``).
+
+    Boxes (``x' = W - x - 1`` when flipped) are mapped to the output map (``input / down_ratio``)
+    with the original's separate output transform, clipped to ``[0, out - 1]`` there, and stored
+    multiplied by ``down_ratio`` (exact), i.e. in input pixels. Boxes that end up empty are kept
+    (they keep their object slot; the target generator skips them). Random draws use NumPy's
+    global generator in the original's order, so mmengine's seeding controls them.
+
+    Required keys: ``img``, ``gt_bboxes``. Modified: ``img``, ``img_shape``, ``gt_bboxes``.
+    Added: ``flip``, ``flip_direction``, ``homography_matrix``, ``crop_center``, ``crop_scale``.
+
+    Args:
+        input_size: Network input ``(w, h)``.
+        down_ratio: Output stride.
+        random_crop: Use the random crop (True) or the shift/scale branch (False).
+        scale_range: ``np.arange`` arguments of the crop scale factors.
+        border: Initial border of the crop-centre range, in pixels.
+        shift: Shift std of the shift/scale branch.
+        scale: Scale std of the shift/scale branch.
+        flip_prob: Probability of the horizontal flip.
+    """
+
+    def __init__(self,
+                 input_size: Sequence[int] = (512, 512),
+                 down_ratio: int = 4,
+                 random_crop: bool = True,
+                 scale_range: Sequence[float] = (0.6, 1.4, 0.1),
+                 border: int = 128,
+                 shift: float = 0.1,
+                 scale: float = 0.4,
+                 flip_prob: float = 0.5) -> None:
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.down_ratio = down_ratio
+        self.random_crop = random_crop
+        self.scale_factors = np.arange(*scale_range)
+        self.border = border
+        self.shift = shift
+        self.scale = scale
+        self.flip_prob = flip_prob
+
+    def sample_params(self, height: int, width: int) -> Tuple[np.ndarray, float, bool]:
+        """Draw ``(center, scale, flip)`` for an image of ``height x width`` (original order)."""
+        c = np.array([width / 2., height / 2.], dtype=np.float32)
+        s = max(height, width) * 1.0
+        if self.random_crop:
+            s = s * np.random.choice(self.scale_factors)
+            w_border = get_border(self.border, width)
+            h_border = get_border(self.border, height)
+            c[0] = np.random.randint(low=w_border, high=width - w_border)
+            c[1] = np.random.randint(low=h_border, high=height - h_border)
+        else:
+            sf, cf = self.scale, self.shift
+            c[0] += s * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
+            c[1] += s * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
+            s = s * np.clip(np.random.randn() * sf + 1, 1 - sf, 1 + sf)
+        flip = bool(np.random.random() < self.flip_prob)
+        if flip:
+            c[0] = width - c[0] - 1
+        return c, s, flip
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img'].shape[:2]
+        center, scale, flip = self.sample_params(h, w)
+        return self.apply(results, center, scale, flip)
+
+    def output_transform(self, center: np.ndarray, scale: float) -> np.ndarray:
+        out_w = self.input_size[0] // self.down_ratio
+        out_h = self.input_size[1] // self.down_ratio
+        return get_affine_transform(center, scale, 0, [out_w, out_h])
+
+    def apply(self, results: dict, center: np.ndarray, scale: float, flip: bool) -> dict:
+        """Warp the image and boxes for given parameters (``center`` already mirrored if flip)."""
+        img = results['img']
+        h, w = img.shape[:2]
+        if flip:
+            img = np.ascontiguousarray(img[:, ::-1, :])
+        trans_input = get_affine_transform(center, scale, 0, list(self.input_size))
+        results['img'] = warp_image(img, trans_input, self.input_size)
+        results['img_shape'] = results['img'].shape[:2]
+        results['flip'] = flip
+        results['flip_direction'] = 'horizontal' if flip else None
+        results['crop_center'] = np.asarray(center, dtype=np.float32)
+        results['crop_scale'] = float(scale)
+        mirror = np.array([[-1, 0, w - 1], [0, 1, 0], [0, 0, 1]], dtype=np.float64) if flip \
+            else np.eye(3)
+        record_homography(results, np.vstack([trans_input, [0, 0, 1]]) @ mirror)
+        if results.get('gt_bboxes') is not None:
+            boxes = self.transform_boxes(results['gt_bboxes'], center, scale, flip, w)
+            results['gt_bboxes'] = HorizontalBoxes(boxes)
+        return results
+
+    def transform_boxes(self, gt_bboxes, center: np.ndarray, scale: float, flip: bool,
+                        width: int) -> np.ndarray:
+        """Source boxes -> clipped output-map boxes x ``down_ratio`` (float32, (N, 4))."""
+        boxes = np.asarray(getattr(gt_bboxes, 'tensor', gt_bboxes), dtype=np.float32)
+        boxes = boxes.reshape(-1, 4).copy()
+        if flip:
+            boxes[:, [0, 2]] = width - boxes[:, [2, 0]] - 1
+        trans_output = self.output_transform(center, scale)
+        out_w = self.input_size[0] // self.down_ratio
+        out_h = self.input_size[1] // self.down_ratio
+        out = np.empty_like(boxes)
+        out[:, :2] = affine_transform(boxes[:, :2], trans_output)
+        out[:, 2:] = affine_transform(boxes[:, 2:], trans_output)
+        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, out_w - 1)
+        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, out_h - 1)
+        return out * np.float32(self.down_ratio)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(input_size={self.input_size}, '
+                f'down_ratio={self.down_ratio}, random_crop={self.random_crop}, '
+                f'flip_prob={self.flip_prob})')
+
+
+def color_augment_(image: np.ndarray, data_rng: np.random.RandomState,
+                   eig_val: np.ndarray = EIG_VAL, eig_vec: np.ndarray = EIG_VEC,
+                   var: float = 0.4, light_std: float = 0.1,
+                   py_rng: Optional[random.Random] = None) -> np.ndarray:
+    """CornerNet/CenterNet colour jitter on a float32 BGR image in [0, 1], in place.
+
+    Brightness, contrast and saturation (each with ``alpha = 1 + U(-var, var)`` from
+    ``data_rng``) in an order shuffled with Python's ``random``, all against the grey image of
+    the un-augmented input, then PCA lighting ``eig_vec @ (eig_val * N(0, light_std))`` added to
+    every pixel. No clipping.
+    """
+    ops = ['brightness', 'contrast', 'saturation']
+    (py_rng or random).shuffle(ops)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    gray_mean = gray.mean()
+    for op in ops:
+        alpha = 1. + data_rng.uniform(low=-var, high=var)
+        if op == 'brightness':
+            image *= alpha
+        elif op == 'contrast':
+            image *= alpha
+            image += gray_mean * (1 - alpha)
+        else:
+            image *= alpha
+            image += gray[:, :, None] * (1 - alpha)
+    alpha = data_rng.normal(scale=light_std, size=(3, ))
+    image += np.dot(eig_vec, eig_val * alpha)
+    return image
+
+
+@DET_TRANSFORMS.register_module()
+class CenterNetColorAug(BaseTransform):
+    """The original colour augmentation, producing a float32 image in 0-255 units.
+
+    The uint8 image is scaled to [0, 1], jittered by :func:`color_augment_`, and scaled back by
+    255 so that the model's data preprocessor applies the usual ``(x - mean) / std`` with means
+    and stds in 0-255 units. Like the original, the jitter parameters come from a generator
+    owned by the transform (``RandomState(seed)``, 123 in CenterNet) and the op order from
+    Python's ``random``.
+
+    Args:
+        seed: Seed of the transform's own generator.
+        var: Strength of brightness / contrast / saturation.
+        light_std: Std of the PCA lighting coefficients.
+    """
+
+    def __init__(self, seed: int = 123, var: float = 0.4, light_std: float = 0.1) -> None:
+        self.seed = seed
+        self.var = var
+        self.light_std = light_std
+        self.data_rng = np.random.RandomState(seed)
+
+    def transform(self, results: dict) -> dict:
+        img = results['img'].astype(np.float32) / 255.
+        color_augment_(img, self.data_rng, var=self.var, light_std=self.light_std)
+        results['img'] = img * np.float32(255)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(seed={self.seed}, var={self.var})'
