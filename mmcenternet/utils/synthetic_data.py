@@ -1,0 +1,114 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""A small, deterministic COCO-format detection dataset of coloured shapes.
+
+Used by ``make demo`` and the tests: several classes of shapes of varied size and aspect ratio
+on textured backgrounds, some cut by the image border, some images without objects. The same
+seed always gives the same files.
+"""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Sequence
+
+import cv2
+import numpy as np
+
+__all__ = ['SHAPE_CLASSES', 'make_shapes_dataset']
+
+SHAPE_CLASSES = ('rectangle', 'ellipse', 'triangle', 'cross')
+
+
+def _background(rng: np.random.RandomState, h: int, w: int) -> np.ndarray:
+    """Smooth colour gradient + blurred noise + a few faint lines (a 'texture')."""
+    base = rng.randint(40, 200, size=3)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    grad = (xx / max(w, 1) * rng.uniform(-40, 40) + yy / max(h, 1) * rng.uniform(-40, 40))
+    img = base[None, None, :] + grad[..., None]
+    noise = rng.normal(0, 25, size=(h // 4 + 1, w // 4 + 1, 3)).astype(np.float32)
+    img += cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC)
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    for _ in range(rng.randint(0, 4)):
+        p1 = (int(rng.randint(0, w)), int(rng.randint(0, h)))
+        p2 = (int(rng.randint(0, w)), int(rng.randint(0, h)))
+        colour = tuple(int(c) for c in np.clip(base + rng.randint(-30, 30, 3), 0, 255))
+        cv2.line(img, p1, p2, colour, 1)
+    return img
+
+
+def _draw_shape(img: np.ndarray, cls: int, box: Sequence[float], colour) -> None:
+    x1, y1, x2, y2 = [int(round(v)) for v in box]
+    cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
+    if cls == 0:
+        cv2.rectangle(img, (x1, y1), (x2, y2), colour, -1)
+    elif cls == 1:
+        cv2.ellipse(img, (cx, cy), (max((x2 - x1) // 2, 1), max((y2 - y1) // 2, 1)), 0, 0, 360,
+                    colour, -1)
+    elif cls == 2:
+        pts = np.array([[cx, y1], [x1, y2], [x2, y2]], np.int32)
+        cv2.fillPoly(img, [pts], colour)
+    else:
+        tw, th = max((x2 - x1) // 4, 1), max((y2 - y1) // 4, 1)
+        cv2.rectangle(img, (cx - tw, y1), (cx + tw, y2), colour, -1)
+        cv2.rectangle(img, (x1, cy - th), (x2, cy + th), colour, -1)
+
+
+def make_shapes_dataset(out_dir: str,
+                        num_images: int = 200,
+                        img_size: Sequence[int] = (160, 128),
+                        max_objects: int = 5,
+                        empty_fraction: float = 0.1,
+                        seed: int = 0,
+                        split: str = 'train') -> Dict[str, str]:
+    """Write ``<out_dir>/<split>/*.png`` and ``<out_dir>/annotations/<split>.json``.
+
+    Args:
+        out_dir: Dataset root.
+        num_images: Number of images.
+        img_size: ``(w, h)`` of every image.
+        max_objects: Up to this many shapes per image.
+        empty_fraction: Share of images without any object.
+        seed: Random seed (the output is a pure function of the arguments).
+        split: Sub-folder and annotation file name.
+
+    Returns:
+        Paths ``{'root', 'ann_file', 'img_dir'}``.
+    """
+    rng = np.random.RandomState(seed)
+    w, h = int(img_size[0]), int(img_size[1])
+    img_dir = osp.join(out_dir, split)
+    ann_dir = osp.join(out_dir, 'annotations')
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(ann_dir, exist_ok=True)
+    images: List[dict] = []
+    annotations: List[dict] = []
+    ann_id = 1
+    for i in range(num_images):
+        img = _background(rng, h, w)
+        n = 0 if rng.rand() < empty_fraction else rng.randint(1, max_objects + 1)
+        for _ in range(n):
+            cls = rng.randint(len(SHAPE_CLASSES))
+            side = rng.uniform(0.12, 0.45) * min(w, h)
+            aspect = np.exp(rng.uniform(-0.7, 0.7))
+            bw, bh = side * np.sqrt(aspect), side / np.sqrt(aspect)
+            # Centres may lie near the border so that some shapes are cut by it.
+            cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+            box = [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2]
+            colour = tuple(int(c) for c in rng.randint(0, 256, 3))
+            _draw_shape(img, cls, box, colour)
+            x1, y1 = max(box[0], 0.0), max(box[1], 0.0)
+            x2, y2 = min(box[2], w - 1.0), min(box[3], h - 1.0)
+            if x2 - x1 < 2 or y2 - y1 < 2:
+                continue
+            annotations.append(
+                dict(id=ann_id, image_id=i + 1, category_id=cls + 1,
+                     bbox=[round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
+                     area=round((x2 - x1) * (y2 - y1), 2), iscrowd=0))
+            ann_id += 1
+        name = f'{split}_{i:05d}.png'
+        cv2.imwrite(osp.join(img_dir, name), img)
+        images.append(dict(id=i + 1, file_name=name, width=w, height=h))
+    categories = [dict(id=k + 1, name=n, supercategory='shape') for k, n in enumerate(SHAPE_CLASSES)]
+    ann_file = osp.join(ann_dir, f'{split}.json')
+    with open(ann_file, 'w') as f:
+        json.dump(dict(images=images, annotations=annotations, categories=categories), f)
+    return dict(root=out_dir, ann_file=ann_file, img_dir=img_dir)
