@@ -36,6 +36,15 @@ def run_cli(main: Callable[[], None]) -> None:
             f'{exc.strerror}: {exc.filename}'
         print(f'error: {msg}', file=sys.stderr)
         sys.exit(2)
+    except Exception as exc:  # noqa: BLE001
+        # Errors raised in data-loading workers arrive wrapped; report the ones about the
+        # user's data (an undecodable image, a bad test scale) by their own message.
+        for line in str(exc).splitlines()[::-1]:
+            for marker in ('failed to load image', 'smaller than the network stride'):
+                if marker in line:
+                    print(f'error: {line.split("Error: ")[-1].strip()}', file=sys.stderr)
+                    sys.exit(2)
+        raise
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:

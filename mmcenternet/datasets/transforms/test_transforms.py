@@ -56,20 +56,25 @@ class CenterNetTestResize(BaseTransform):
 
     Args:
         scale: Resize factor (> 0).
+        min_side: Smallest allowed side after resizing (the network's coarsest stride, 32 for
+            DLA-34 and ResNet); a smaller image fails with a message naming scale and file.
     """
 
-    def __init__(self, scale: float = 1.0) -> None:
+    def __init__(self, scale: float = 1.0, min_side: int = 32) -> None:
         if not scale > 0:
             raise ValueError(f'CenterNetTestResize needs a positive scale, got {scale}')
         self.scale = float(scale)
+        self.min_side = min_side
 
     def transform(self, results: dict) -> dict:
         img = results['img']
         h, w = img.shape[:2]
         new_w, new_h = int(w * self.scale), int(h * self.scale)
-        if new_w < 1 or new_h < 1:
-            raise ValueError(f'test scale {self.scale} shrinks image '
-                             f'{results.get("img_path", "")} ({w}x{h}) to nothing')
+        if min(new_w, new_h) < self.min_side:
+            raise ValueError(
+                f'test scale {self.scale} shrinks image {results.get("img_path", "")} ({w}x{h}) '
+                f'to {new_w}x{new_h}, smaller than the network stride {self.min_side}; use '
+                'larger test scales')
         if (new_w, new_h) != (w, h):
             img = cv2.resize(img, (new_w, new_h))
         results['img'] = img
@@ -81,7 +86,7 @@ class CenterNetTestResize(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(scale={self.scale})'
+        return f'{self.__class__.__name__}(scale={self.scale}, min_side={self.min_side})'
 
 
 @register_shared_transform
