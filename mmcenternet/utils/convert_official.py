@@ -301,7 +301,9 @@ def _add_batch_counters(sd: Dict[str, Tensor]) -> None:
 
 
 def detect_hourglass_source(sd: Dict[str, Tensor]) -> Optional[str]:
-    """``'extremenet'``, ``'cornernet'`` or ``'centernet'`` for a hourglass state dict, else ``None``.
+    """Which network a hourglass state dict comes from (``None`` if it is no hourglass).
+
+    Returns ``'extremenet'``, ``'cornernet'``, ``'centernet'`` or ``None``.
 
     ExtremeNet and CornerNet share CenterNet's Hourglass-104 keys (``pre``, ``kps``, ...) and differ
     in their heads: ``t_heats`` ... ``r_regrs`` (ExtremeNet), ``tl_*`` / ``br_*`` (CornerNet).
@@ -317,7 +319,7 @@ def detect_hourglass_source(sd: Dict[str, Tensor]) -> Optional[str]:
 
 
 def rename_extremenet_keys(sd: Dict[str, Tensor]) -> Dict[str, Tensor]:
-    """ExtremeNet head names -> CenterNet's (``t_heats`` -> ``hm_t``, ``t_regrs`` -> ``reg_t``, ...).
+    """Rename ExtremeNet's heads to CenterNet's (``t_heats`` -> ``hm_t``, ``t_regrs`` -> ``reg_t``).
 
     The renaming of the original's ``tools/convert_hourglass_weight.py``, applied to the first
     component of each key; every other key is kept as it is.
