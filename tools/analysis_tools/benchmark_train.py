@@ -1,0 +1,194 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""Training-speed figures of mmcenternet beside baselines run in the same process.
+
+(a) One training iteration (forward, loss, backward, Adam step) of mmcenternet's ResNet-DCN-18
+    and of mmdet's own ``centernet_r18-dcnv2`` model, on identical batches.
+(b) Target generation for one batch: mmcenternet's batched generator against mmdet's
+    ``CenterNetHead.get_targets`` and a plain per-object loop written like the original's
+    data-loader code (one Gaussian at a time).
+
+Prints a table; asserts nothing. Example:
+    python tools/analysis_tools/benchmark_train.py --size 512 --batch 2 --repeats 3
+"""
+import argparse
+import math
+import os.path as osp
+import sys
+import time
+from typing import Callable, List
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from mmdet.structures import DetDataSample  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+from mmengine.structures import InstanceData  # noqa: E402
+
+import mmcenternet  # noqa: E402,F401
+from mmcenternet.models.utils.gaussian_target import centernet_gaussian_radius  # noqa: E402
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def mmdet_config() -> str:
+    import mmdet
+    return osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'centernet',
+                    'centernet_r18-dcnv2_8xb16-crop512-140e_coco.py')
+
+
+def timed(fn: Callable[[], None], repeats: int, warmup: int, device: str) -> List[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeats):
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def random_batch(batch: int, size: int, objects: int, num_classes: int, seed: int = 0):
+    rng = np.random.RandomState(seed)
+    boxes, labels = [], []
+    for _ in range(batch):
+        n = rng.randint(0, objects + 1)
+        wh = rng.uniform(4, size / 2, (n, 2))
+        xy = rng.uniform(0, size, (n, 2))
+        b = np.concatenate([xy - wh / 2, xy + wh / 2], 1).clip(0, size - 1)
+        boxes.append(torch.tensor(b, dtype=torch.float32))
+        labels.append(torch.tensor(rng.randint(0, num_classes, n)))
+    return boxes, labels
+
+
+def samples_for(boxes, labels, size: int, device: str) -> List[DetDataSample]:
+    out = []
+    for b, label in zip(boxes, labels):
+        s = DetDataSample(metainfo=dict(img_shape=(size, size), batch_input_shape=(size, size),
+                                        pad_shape=(size, size), border=[0, size, 0, size]))
+        s.gt_instances = InstanceData(bboxes=b.to(device), labels=label.to(device))
+        out.append(s)
+    return out
+
+
+def build(cfg_path: str, device: str):
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(cfg_path)
+    cfg.model.backbone.init_cfg = None
+    cfg.model.pop('data_preprocessor', None)
+    model = MODELS.build(cfg.model).to(device).train()
+    return model, torch.optim.Adam(model.parameters(), lr=5e-4)
+
+
+def bench_iteration(args) -> None:
+    init_default_scope('mmdet')
+    boxes, labels = random_batch(args.batch, args.size, args.objects, 80)
+    inputs = torch.randn(args.batch, 3, args.size, args.size, device=args.device)
+    rows = []
+    for name, path in (('mmcenternet resdcn18 (original recipe)',
+                        osp.join(REPO, 'configs/centernet/resdcn18_1x_coco.py')),
+                       ("mmdet centernet_r18-dcnv2 (mmdet's recipe)", mmdet_config())):
+        model, optim = build(path, args.device)
+        samples = samples_for(boxes, labels, args.size, args.device)
+
+        def step():
+            optim.zero_grad()
+            losses = model(inputs, samples, mode='loss')
+            sum(losses.values()).backward()
+            optim.step()
+
+        t = timed(step, args.repeats, args.warmup, args.device)
+        rows.append((name, np.median(t), min(t)))
+        del model, optim
+    print(f'\n(a) one training iteration, batch {args.batch} x {args.size}x{args.size}, '
+          f'{args.device}, {torch.get_num_threads()} threads, median of {args.repeats}')
+    print(f'{"model":45s} {"median s":>10s} {"best s":>10s}')
+    for name, med, best in rows:
+        print(f'{name:45s} {med:10.3f} {best:10.3f}')
+
+
+def loop_targets(boxes, labels, num_classes, out_h, out_w, max_objs=128):
+    """Per-object reference in the style of the original data loader (numpy, one at a time)."""
+    results = []
+    for b, lab in zip(boxes, labels):
+        hm = np.zeros((num_classes, out_h, out_w), np.float32)
+        wh = np.zeros((max_objs, 2), np.float32)
+        reg = np.zeros((max_objs, 2), np.float32)
+        ind = np.zeros(max_objs, np.int64)
+        mask = np.zeros(max_objs, np.uint8)
+        for k, (box, c) in enumerate(zip(b.numpy() / 4, lab.numpy())):
+            if k >= max_objs:
+                break
+            h, w = box[3] - box[1], box[2] - box[0]
+            if not (h > 0 and w > 0):
+                continue
+            r = max(0, int(centernet_gaussian_radius(torch.tensor([float(math.ceil(h))]),
+                                                     torch.tensor([float(math.ceil(w))]))))
+            ct = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float32)
+            ci = ct.astype(np.int32)
+            d = 2 * r + 1
+            y, x = np.ogrid[-r:r + 1, -r:r + 1]
+            g = np.exp(-(x * x + y * y) / (2 * (d / 6)**2))
+            left, right = min(ci[0], r), min(out_w - ci[0], r + 1)
+            top, bottom = min(ci[1], r), min(out_h - ci[1], r + 1)
+            win = hm[c, ci[1] - top:ci[1] + bottom, ci[0] - left:ci[0] + right]
+            np.maximum(win, g[r - top:r + bottom, r - left:r + right], out=win)
+            wh[k] = w, h
+            ind[k] = ci[1] * out_w + ci[0]
+            reg[k] = ct - ci
+            mask[k] = 1
+        results.append((hm, wh, reg, ind, mask))
+    return results
+
+
+def bench_targets(args) -> None:
+    from mmdet.models.dense_heads import CenterNetHead
+    from mmcenternet.models.task_modules import CenterNetTargetGenerator
+    init_default_scope('mmdet')
+    out = args.size // 4
+    boxes, labels = random_batch(args.target_batch, args.size, args.objects, 80, seed=1)
+    dev_boxes = [b.to(args.device) for b in boxes]
+    dev_labels = [lab.to(args.device) for lab in labels]
+    ours = CenterNetTargetGenerator(max_objs=128)
+    mmdet_head = CenterNetHead(in_channels=64, feat_channels=64, num_classes=80).to(args.device)
+    feat_shape = (args.target_batch, 80, out, out)
+    rows = [
+        ('mmcenternet (batched, vectorised)',
+         lambda: ours(dev_boxes, dev_labels, 80, (out, out), stride=4)),
+        ("mmdet CenterNetHead.get_targets (per-object loop)",
+         lambda: mmdet_head.get_targets(dev_boxes, dev_labels, feat_shape, (args.size, args.size))),
+        ('per-object numpy loop (original style, CPU)',
+         lambda: loop_targets(boxes, labels, 80, out, out)),
+    ]
+    n_obj = sum(len(b) for b in boxes)
+    print(f'\n(b) target generation, batch {args.target_batch} ({n_obj} objects), output '
+          f'{out}x{out}, {args.device}, median of {args.repeats * 3}')
+    print(f'{"implementation":52s} {"ms/batch":>10s}')
+    for name, fn in rows:
+        t = timed(fn, args.repeats * 3, args.warmup, args.device)
+        print(f'{name:52s} {1000 * np.median(t):10.2f}')
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--size', type=int, default=512, help='input side')
+    parser.add_argument('--batch', type=int, default=2, help='batch of the iteration timing')
+    parser.add_argument('--target-batch', type=int, default=16, help='batch of target timing')
+    parser.add_argument('--objects', type=int, default=20, help='max objects per image')
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--skip-iteration', action='store_true')
+    args = parser.parse_args(argv)
+    if not args.skip_iteration:
+        bench_iteration(args)
+    bench_targets(args)
+
+
+if __name__ == '__main__':
+    main()
