@@ -67,3 +67,30 @@ def test_multi_scale_merge_runs_and_keeps_at_most_ties(tmp_path):
     with pytest.raises(ValueError):
         tta_model(soft_nms=dict(mode='wrong'))
     del corrected
+
+
+def _tools_test_module():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('mmcn_tools_test', osp.join(REPO, 'tools',
+                                                                              'test.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_tta_configuration_errors():
+    from mmcenternet.utils.setup_run import UserError
+    tool = _tools_test_module()
+    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/dla34_1x_coco.py'))
+    cfg.tta_pipeline[1]['transforms'][0] = []
+    args = tool.parse_args(['c.py', 'x.pth', '--tta'])
+    with pytest.raises(UserError, match='no test scales'):
+        tool.apply_tta(cfg, args)
+    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/dla34_1x_coco.py'))
+    args = tool.parse_args(['c.py', 'x.pth', '--tta', '--tta-scales', '0.5', '0'])
+    with pytest.raises(UserError, match='not positive'):
+        tool.apply_tta(cfg, args)
+    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/dla34_1x_coco.py'))
+    tool.apply_tta(cfg, tool.parse_args(['c.py', 'x.pth', '--flip']))
+    views = cfg.test_dataloader.dataset.pipeline[1]['transforms'][0]
+    assert [v['scale'] for v in views] == [1.0] and cfg.model.flip
