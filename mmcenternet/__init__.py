@@ -8,5 +8,6 @@ with mmengine 0.10.7 on current torch (see :mod:`mmcenternet.utils.checkpoint_io
 from .version import __version__
 from . import utils  # noqa: F401  (checkpoint I/O first: it patches mmengine's loaders)
 from . import datasets, evaluation, models, tta, visualization  # noqa: F401,E402
+from . import pose  # noqa: F401,E402
 
 __all__ = ['__version__']

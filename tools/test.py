@@ -6,6 +6,8 @@ Examples:
     python tools/test.py configs/centernet/dla34_2x_coco.py dla34_2x.pth --flip     # flip
     python tools/test.py configs/centernet/dla34_2x_coco.py dla34_2x.pth --tta      # flip + ms
     python tools/test.py CONFIG CKPT --out results.pkl --show-dir vis/
+    python tools/test.py configs/centernet_pose/dla34_1x_coco.py pose.pth             # flip
+    python tools/test.py configs/centernet_pose/dla34_1x_coco.py pose.pth --no-flip   # no-aug
 """
 import argparse
 import os
@@ -39,6 +41,8 @@ def parse_args(argv=None):
                         help="the original's flip + multi-scale test (the config's tta_scales)")
     parser.add_argument('--flip', action='store_true',
                         help="the original's flip test at a single scale")
+    parser.add_argument('--no-flip', action='store_true',
+                        help='pose configs: test without the flip test they enable by default')
     parser.add_argument('--tta-scales', type=float, nargs='+',
                         help='test scales for --tta (default: the config, 0.5 0.75 1 1.25 1.5)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -55,6 +59,10 @@ def apply_tta(cfg, args) -> None:
     """Wrap the model for the original's flip / multi-scale test."""
     if is_pose_config(cfg):
         # Pose models do flip testing inside the estimator (CenterNet's multi_pose default).
+        if args.tta or args.tta_scales:
+            raise UserError(f'{cfg.filename}: pose configs have no multi-scale test (the '
+                            'model-zoo setting is the flip test, on by default); use --flip '
+                            'or --no-flip')
         cfg.model.setdefault('test_cfg', ConfigDict())['flip_test'] = True
         return
     if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
@@ -62,11 +70,15 @@ def apply_tta(cfg, args) -> None:
                         'configs/_base_/centernet_tta.py')
     scales = [1.0] if args.flip and not args.tta else args.tta_scales
     pipeline = deepcopy(cfg.tta_pipeline)
-    if scales is not None:
-        if not scales:
-            raise UserError('--tta-scales needs at least one scale')
-        tta = [t for t in pipeline if t['type'] == 'TestTimeAug'][0]
-        tta['transforms'][0] = [dict(type='CenterNetTestResize', scale=s) for s in scales]
+    tta = [t for t in pipeline if t['type'] == 'TestTimeAug']
+    if scales is not None and tta:
+        tta[0]['transforms'][0] = [dict(type='CenterNetTestResize', scale=s) for s in scales]
+    if tta and not tta[0]['transforms'][0]:
+        raise UserError(f'{cfg.filename}: the TTA pipeline has no test scales (tta_scales is '
+                        'empty); give at least one, e.g. --tta-scales 1')
+    for view in (tta[0]['transforms'][0] if tta else []):
+        if view.get('type') == 'CenterNetTestResize' and not view.get('scale', 1.0) > 0:
+            raise UserError(f'test scale {view.get("scale")} is not positive')
     tta_model = deepcopy(cfg.tta_model)
     cfg.model = ConfigDict(**tta_model, module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = pipeline
@@ -100,6 +112,10 @@ def main(argv=None) -> None:
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
+    if args.no_flip and (args.tta or args.flip):
+        raise UserError('--no-flip contradicts --flip / --tta')
+    if args.no_flip and is_pose_config(cfg):
+        cfg.model.setdefault('test_cfg', ConfigDict())['flip_test'] = False
     if args.tta or args.flip or args.tta_scales:
         apply_tta(cfg, args)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):

@@ -112,7 +112,7 @@ def check_training_data(cfg: Config) -> None:
         return
     head = cfg.model.get('bbox_head') or {}
     num_classes = head.get('num_classes')
-    for path, ds in _dataset_cfgs(cfg.train_dataloader, 'train_dataloader.dataset'):
+    for path, ds in _dataset_cfgs(cfg.train_dataloader, 'train_dataloader'):
         ann = ds.get('ann_file')
         if not ann or not str(ann).endswith('.json'):
             continue

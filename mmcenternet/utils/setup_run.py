@@ -143,7 +143,7 @@ def check_data_paths(cfg: Config, loaders: Iterable[str]) -> None:
     for loader in loaders:
         if not cfg.get(loader):
             continue
-        for path, ds in _dataset_cfgs(cfg[loader], f'{loader}.dataset'):
+        for path, ds in _dataset_cfgs(cfg[loader], loader):
             root = ds.get('data_root') or ''
             if root and not osp.isdir(root):
                 raise UserError(f'{path}.data_root: folder not found: {root} '
@@ -206,6 +206,16 @@ def check_checkpoint_matches(cfg: Config, checkpoint: str) -> None:
             f'checkpoint {checkpoint}{described} does not match config {cfg.filename}: '
             f'{len(own) - len(common)} of {len(own)} model weights are absent from it '
             f'(e.g. {", ".join(missing)})')
+    if is_pose_config(cfg):
+        # A ctdet file shares the backbone and neck with the pose model but none of its head.
+        head_keys = [k for k in own if k.startswith('head.')]
+        absent = [k for k in head_keys if k not in sd]
+        if absent:
+            raise UserError(
+                f'checkpoint {checkpoint}{described} does not match pose config {cfg.filename}: '
+                f'{len(absent)} of {len(head_keys)} pose-head weights are absent from it (e.g. '
+                f'{", ".join(absent[:3])}). A detection checkpoint only initialises pose '
+                'training (load_from); test with a multi_pose checkpoint')
     for key in common:
         if tuple(own[key].shape) != tuple(sd[key].shape):
             classes = ''

@@ -1,0 +1,28 @@
+# Runtime shared by every mmcenternet pose config (mmpose scope).
+default_scope = 'mmpose'
+# Registers mmcenternet's modules in mmdet's and mmpose's registries.
+custom_imports = dict(imports=['mmcenternet'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # The original keeps model_last every epoch and a copy at each lr step.
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=3, save_last=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+# No PoseVisualizationHook and mmengine's plain Visualizer: mmpose's PoseLocalVisualizer lives
+# in mmpose.visualization, which imports torchvision (absent on CPU-only installs; see
+# mmcenternet/pose/mmpose_compat.py). Predictions can be drawn from `tools/test.py --out` files.
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+
+log_level = 'INFO'
+load_from = None
+resume = False
