@@ -1,5 +1,12 @@
-# Demo: CenterNet (ResNet-18, plain up-sampling) trained from scratch on the generated shapes
-# dataset (tools/misc/make_demo_data.py). Small enough to train on a laptop CPU in minutes.
+# Demo: CenterNet trained from scratch on the generated shapes dataset
+# (tools/misc/make_demo_data.py, 240 training and 60 validation images of 160x128 pixels).
+# `make demo` trains it on a 2-core CPU in about 5 minutes (380 CPU-seconds) and measured bbox AP
+# 0.271 / AP50 0.532 on the validation images (docs/getting_started.md). The head, targets, losses and decoding are CenterNet's, unchanged; only the
+# network body is shrunk so that it learns from scratch (no pretrained weights, no download):
+#   * ResNet-18 at half width with its first three stages only (stride 16; 1.05 M weights in all);
+#   * two plain 3x3 conv + 4x4 transposed-conv up-sampling steps (no DCN: CPU-friendly) to the
+#     usual stride-4 output;
+#   * 128x128 training crops, Adam at lr 1e-3 for 80 epochs (1200 iterations of 16 images).
 _base_ = [
     '../_base_/models/centernet_resdcn18.py', '../_base_/datasets/coco_centernet.py',
     '../_base_/schedules/adam_140e.py', '../_base_/default_runtime.py',
@@ -26,7 +33,7 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=16,
     num_workers=2,
-    persistent_workers=False,
+    persistent_workers=False,  # tools and tests override num_workers=0
     batch_sampler=None,
     dataset=dict(
         data_root=data_root,
@@ -49,24 +56,33 @@ test_evaluator = val_evaluator
 # ----------------------------------------------------------------------------- model
 model = dict(
     backbone=dict(
-        base_channels=32,  # half-width ResNet-18: simple shapes need little capacity
+        base_channels=32,  # half width: simple shapes need little capacity
+        num_stages=3,  # layer1-3 only: output stride 16
+        strides=(1, 2, 2),
+        dilations=(1, 1, 1),
+        out_indices=(2, ),
         init_cfg=None),  # trained from scratch: no download needed
     neck=dict(
-        in_channels=256,  # layer4 width of the half-width backbone
-        num_deconv_filters=(128, 64, 64),
+        in_channels=128,  # layer3 width of the half-width backbone
+        num_deconv_filters=(64, 64),  # two x2 up-sampling steps: stride 16 -> 4
+        num_deconv_kernels=(4, 4),
         use_dcn=False),  # plain 3x3 convolutions: CPU-friendly
     bbox_head=dict(num_classes=len(classes)))
 
 # ----------------------------------------------------------------------------- schedule
-optim_wrapper = dict(optimizer=dict(lr=1e-3))  # small batch from scratch: a larger step
+max_epochs = 80
+optim_wrapper = dict(optimizer=dict(lr=1e-3))  # from scratch with a small batch: a larger step
+# (one MultiStepLR at index 0: tests/tools/test_train_tools.py overrides param_scheduler.0)
 param_scheduler = [
-    dict(type='MultiStepLR', begin=0, end=24, by_epoch=True, milestones=[18, 22], gamma=0.1)
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[60, 72],
+         gamma=0.1)
 ]
-train_cfg = dict(max_epochs=24, val_interval=8)
+train_cfg = dict(max_epochs=max_epochs, val_interval=20)
 auto_scale_lr = dict(base_batch_size=16)
 
 default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=8, max_keep_ckpts=2))
+    logger=dict(interval=15),  # one line per epoch
+    checkpoint=dict(interval=20, max_keep_ckpts=1))
+log_processor = dict(window_size=15)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

@@ -1,0 +1,177 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""Inference with mmcenternet detection configs, whole or stage by stage.
+
+mmdet's own entry points work with every mmcenternet detection config and checkpoint::
+
+    from mmdet.apis import DetInferencer, inference_detector, init_detector
+    import mmcenternet  # noqa: F401  (registers the modules)
+
+    model = init_detector('configs/demo/ctdet_r18_shapes.py', 'work_dirs/demo/epoch_96.pth',
+                          device='cpu')
+    result = inference_detector(model, 'data/demo/val/val_00000.png')  # a DetDataSample
+
+This module adds what those do not offer: :func:`load_detector` (mmdet's ``init_detector`` with
+mmcenternet's checks of the config and checkpoint) and :class:`StagedDetector`, which runs the
+test path in CenterNet's four timed stages (pre-processing, network, decoding, post-processing)
+for the speed tool and the heatmap browser. Its result is exactly ``model.test_step``'s.
+"""
+import copy
+import time
+from typing import Callable, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+
+__all__ = ['load_detector', 'array_test_pipeline', 'StagedDetector', 'sync_device']
+
+
+def sync_device(device: Union[str, torch.device]) -> None:
+    """Wait for queued GPU work, so that a timer read afterwards includes it."""
+    if torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def load_detector(config: Union[str, Config],
+                  checkpoint: Optional[str] = None,
+                  device: str = 'cpu',
+                  cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """Build a detector for inference, as mmdet's ``init_detector`` does.
+
+    A missing file, an original (unconverted) CenterNet checkpoint or one of another architecture
+    or class count raises :class:`~mmcenternet.utils.setup_run.UserError` with a one-line
+    message. Without a checkpoint the weights stay random (useful for timing only).
+
+    Args:
+        config: Config path or object.
+        checkpoint: Checkpoint path, or ``None``.
+        device: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
+        cfg_options: Config overrides.
+
+    Returns:
+        The model in eval mode, with ``cfg`` and ``dataset_meta`` set.
+    """
+    import mmcenternet  # noqa: F401  (registers the modules)
+    from mmdet.apis import init_detector
+
+    from mmcenternet.utils.setup_run import (UserError, check_checkpoint_matches,
+                                             is_pose_config, load_config)
+    if isinstance(config, str):
+        cfg = load_config(config, cfg_options)
+    else:
+        cfg = copy.deepcopy(config)
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
+    if is_pose_config(cfg):
+        raise UserError(f'{cfg.filename} is a pose config; this tool handles detection configs '
+                        '(use tools/test.py for pose models)')
+    if device.startswith('cuda') and not torch.cuda.is_available():
+        raise UserError(f'--device {device}: no CUDA GPU is visible; use --device cpu')
+    # No download of ImageNet weights for a model whose weights come from a checkpoint.
+    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
+        cfg.model.backbone.init_cfg = None
+    if checkpoint is not None:
+        check_checkpoint_matches(cfg, checkpoint)
+    import warnings
+    with warnings.catch_warnings():
+        # Without a checkpoint mmdet warns that the COCO class names are used; we set ours.
+        warnings.simplefilter('ignore', UserWarning)
+        model = init_detector(cfg, checkpoint, device=device)
+    if checkpoint is None or not model.dataset_meta.get('classes'):
+        classes = _config_classes(cfg)
+        if classes is not None:
+            model.dataset_meta = dict(classes=tuple(classes))
+    return model
+
+
+def _config_classes(cfg: Config) -> Optional[Tuple[str, ...]]:
+    for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+        ds = (cfg.get(key) or {}).get('dataset', {})
+        while isinstance(ds, dict) and 'dataset' in ds:
+            ds = ds['dataset']
+        classes = (ds.get('metainfo') or {}).get('classes') if isinstance(ds, dict) else None
+        if classes:
+            return tuple(classes)
+    num = cfg.model.get('bbox_head', {}).get('num_classes')
+    if num == 80:
+        from mmdet.evaluation import get_classes
+        return tuple(get_classes('coco'))
+    return tuple(f'class {i}' for i in range(num)) if num else None
+
+
+def array_test_pipeline(cfg: Config) -> Compose:
+    """The config's test pipeline, reading images that are already in memory (BGR arrays)."""
+    from mmdet.utils import get_test_pipeline_cfg
+    pipeline = copy.deepcopy(get_test_pipeline_cfg(cfg))
+    pipeline = [t for t in pipeline if t['type'].split('.')[-1] != 'LoadAnnotations']
+    pipeline[0] = dict(type='mmdet.LoadImageFromNDArray')
+    return Compose(pipeline)
+
+
+class StagedDetector:
+    """Run a CenterNet detector's test path in separately timed stages.
+
+    The stages are those of the original's ``--debug`` timing (``pre``, ``net``, ``dec``,
+    ``post``): the test pipeline and data pre-processor (normalisation, padding, copy to the
+    device), the network (backbone, neck and head convolutions), the decoding of the last stack's
+    maps (sigmoid, 3x3 peak test, top-K, boxes in input pixels) and the post-processing (boxes
+    back to the image, per-image results). ``__call__`` returns the same ``DetDataSample`` as
+    ``model.test_step``.
+
+    Args:
+        model: A model from :func:`load_detector` (or mmdet's ``init_detector``).
+    """
+
+    STAGES = ('pre', 'net', 'dec', 'post')
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model = model
+        self.head = model.bbox_head
+        self.device = next(model.parameters()).device
+        self.pipeline = array_test_pipeline(model.cfg)
+
+    def preprocess(self, img: np.ndarray, img_path: Optional[str] = None) -> Tuple[torch.Tensor,
+                                                                                    list]:
+        """Test pipeline + data pre-processor for one BGR image."""
+        data = self.pipeline(dict(img=img, img_id=0, img_path=img_path))
+        if img_path is not None:
+            data['data_samples'].set_metainfo(dict(img_path=img_path))
+        batch = self.model.data_preprocessor(
+            dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
+        return batch['inputs'], batch['data_samples']
+
+    def network(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Raw head maps, stack-major (``hm`` logits, ``wh``, ``reg`` per stack)."""
+        return self.model._forward(inputs)
+
+    def decode(self, outs: Tuple[torch.Tensor, ...]) -> Tuple[torch.Tensor, ...]:
+        """Boxes (input pixels), scores and labels of the last stack, top-K per image."""
+        maps = self.head.split_stacks(outs)[-1]
+        return self.head.decode_maps(maps['hm'].sigmoid(), maps['wh'], maps.get('reg'))
+
+    def postprocess(self, decoded: Tuple[torch.Tensor, ...], data_samples: list) -> list:
+        """Boxes back to the original image; results as ``DetDataSample`` (on the CPU)."""
+        metas = [s.metainfo for s in data_samples]
+        results = self.head.to_instances(*decoded, metas, rescale=True)
+        results = [r.cpu() for r in results]
+        return self.model.add_pred_to_datasample(data_samples, results)
+
+    @torch.no_grad()
+    def __call__(self, img: np.ndarray, img_path: Optional[str] = None,
+                 timings: Optional[Dict[str, List[float]]] = None):
+        """Detect objects in one BGR image; add per-stage seconds to ``timings`` if given."""
+        steps: List[Tuple[str, Callable]] = [
+            ('pre', lambda _: self.preprocess(img, img_path)),
+            ('net', lambda prev: (self.network(prev[0]), prev[1])),
+            ('dec', lambda prev: (self.decode(prev[0]), prev[1])),
+            ('post', lambda prev: self.postprocess(prev[0], prev[1])),
+        ]
+        value = None
+        for name, step in steps:
+            start = time.perf_counter()
+            value = step(value)
+            sync_device(self.device)
+            if timings is not None:
+                timings.setdefault(name, []).append(time.perf_counter() - start)
+        return value[0]
