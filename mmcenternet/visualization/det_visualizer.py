@@ -27,8 +27,9 @@ class CenterNetDetVisualizer(DetLocalVisualizer):
     """``DetLocalVisualizer`` that draws boxes whose corners are in either order.
 
     CenterNet neither clips nor orders predicted boxes (an untrained or unusual model predicts
-    ``x2 < x1``), and mmengine's drawing asserts ordered corners. Only a drawing copy is ordered;
-    the predictions themselves are left as they are.
+    ``x2 < x1`` and boxes reaching past the image), while mmengine's drawing asserts ordered
+    corners and enlarges the canvas for boxes outside it. Only a drawing copy is ordered and cut
+    at the image edge; the predictions themselves are left as they are.
     """
 
     def _draw_instances(self, image: np.ndarray, instances: InstanceData,
@@ -38,6 +39,15 @@ class CenterNetDetVisualizer(DetLocalVisualizer):
             drawn = instances.clone()
             boxes = drawn.bboxes
             boxes = getattr(boxes, 'tensor', boxes)
-            drawn.bboxes = ordered_corners(boxes)
+            boxes = ordered_corners(boxes)
+            h, w = image.shape[:2]
+            if isinstance(boxes, torch.Tensor):
+                boxes = boxes.clone()
+                boxes[:, 0::2] = boxes[:, 0::2].clamp(0, w - 1)
+                boxes[:, 1::2] = boxes[:, 1::2].clamp(0, h - 1)
+            else:
+                boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0, w - 1)
+                boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0, h - 1)
+            drawn.bboxes = boxes
             instances = drawn
         return super()._draw_instances(image, instances, classes, palette)
