@@ -5,7 +5,8 @@ mmcv (with compiled ops) and mmpose are deliberately not in ``install_requires``
 for current torch on PyPI and must be built against the installed torch, and mmpose's own
 requirements include an unbuildable, unused package. ``make test`` / ``make demo`` (see
 ``tools/misc/setup_env.py``) install both; ``pip install mmcenternet[mim]`` lists them for users who
-manage their environment themselves.
+manage their environment themselves. ``pip install mmcenternet[deploy]`` adds onnx and onnxruntime
+for the ONNX export and the onnxruntime backend (also installed by ``make test``).
 """
 import os.path as osp
 
@@ -46,6 +47,7 @@ setup(
     extras_require={
         'tests': read_requirements('tests.txt'),
         'mim': read_requirements('mminstall.txt'),
+        'deploy': read_requirements('deploy.txt'),
     },
     classifiers=[
         'License :: OSI Approved :: Apache Software License',

@@ -8,6 +8,8 @@ Examples:
     python tools/test.py CONFIG CKPT --out results.pkl --show-dir vis/
     python tools/test.py configs/centernet_pose/dla34_1x_coco.py pose.pth             # flip
     python tools/test.py configs/centernet_pose/dla34_1x_coco.py pose.pth --no-flip   # no-aug
+    python tools/test.py configs/centernet/dla34_2x_coco.py --backend onnxruntime --onnx dla34.onnx
+        (a model from tools/deployment/export_onnx.py --dynamic; same pre- and post-processing)
 """
 import argparse
 import os
@@ -18,6 +20,7 @@ from copy import deepcopy
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmcenternet  # noqa: E402,F401  (registers modules, fixes checkpoint I/O)
+import torch  # noqa: E402
 from mmengine.config import ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -31,7 +34,8 @@ from mmcenternet.utils.setup_run import (UserError, check_checkpoint_matches,  #
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?',
+                        help='checkpoint file (not needed with --backend onnxruntime)')
     parser.add_argument('--work-dir', help='folder for logs and evaluation results')
     parser.add_argument('--out', help='dump predictions to a pickle file (.pkl)')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
@@ -47,10 +51,28 @@ def parse_args(argv=None):
                         help='test scales for --tta (default: the config, 0.5 0.75 1 1.25 1.5)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
+    parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default=None,
+                        help='run the network with PyTorch (default) or with onnxruntime on '
+                        'the --onnx file')
+    parser.add_argument('--onnx', help='ONNX file (raw maps, exported with --dynamic) for '
+                        '--backend onnxruntime')
+    parser.add_argument('--allow-tf32', action='store_true',
+                        help='let cuDNN / cuBLAS use TF32 on Ampere+ GPUs (faster; off by default '
+                        'so that GPU results stay within fp32 rounding of the original)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if args.backend is None:
+        args.backend = 'onnxruntime' if args.onnx else 'pytorch'
+    if args.backend == 'onnxruntime' and not args.onnx:
+        parser.error('--backend onnxruntime needs --onnx FILE (written by '
+                     'tools/deployment/export_onnx.py)')
+    if args.backend == 'pytorch' and args.onnx:
+        parser.error('--onnx is only used with --backend onnxruntime')
+    if args.backend == 'pytorch' and not args.checkpoint:
+        parser.error('the following arguments are required: checkpoint (or --backend '
+                     'onnxruntime --onnx FILE)')
     set_local_rank(args.local_rank)
     return args
 
@@ -97,6 +119,18 @@ def enable_visualization(cfg, args) -> None:
         vis['test_out_dir'] = args.show_dir
 
 
+def use_onnxruntime(cfg, onnx_file: str) -> None:
+    """Replace the network of ``cfg.model`` (inside a TTA wrapper, if any) by ``onnx_file``."""
+    from mmcenternet.deployment.onnxruntime_model import build_onnxruntime_model  # noqa: F401
+    from mmcenternet.deployment.utils import require
+    require('onnxruntime')
+    if not osp.isfile(onnx_file):
+        raise UserError(f'ONNX file not found: {onnx_file}')
+    parent, key = (cfg.model, 'module') if 'module' in cfg.model else (cfg, 'model')
+    parent[key] = ConfigDict(type='CenterNetOnnxRuntimeModel', onnx_file=onnx_file,
+                             model=parent[key], config_name=cfg.filename)
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
@@ -108,8 +142,14 @@ def main(argv=None) -> None:
     check_registered_types(cfg, ['model', 'test_dataloader', 'test_evaluator', 'tta_model',
                                  'tta_pipeline', 'visualizer'])
     check_data_paths(cfg, ['test_dataloader'])
-    check_checkpoint_matches(cfg, args.checkpoint)
-    cfg.load_from = args.checkpoint
+    if args.backend == 'pytorch':
+        check_checkpoint_matches(cfg, args.checkpoint)
+        cfg.load_from = args.checkpoint
+    else:
+        if args.checkpoint:
+            print(f'note: --backend onnxruntime runs {args.onnx}; the checkpoint '
+                  f'{args.checkpoint} is not used', file=sys.stderr)
+        cfg.load_from = None
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.no_flip and (args.tta or args.flip):
@@ -120,6 +160,12 @@ def main(argv=None) -> None:
         apply_tta(cfg, args)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise UserError(f'--out must name a .pkl file, got {args.out}')
+    if args.backend == 'onnxruntime':
+        use_onnxruntime(cfg, args.onnx)
+    if not args.allow_tf32:
+        # TF32 convolutions round inputs to 10-bit mantissas: results would drift by ~1e-3.
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
     setup_cpu_distributed(cfg, args.launcher)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

@@ -17,7 +17,9 @@ What gets installed, in order, and only when missing or incompatible:
    (2 CPU cores) happens once per machine and torch build;
 5. mmpose with ``--no-deps`` (its ``chumpy`` requirement is unused and unbuildable) plus
    json_tricks, munkres and xtcocotools built from source against the installed numpy;
-6. mmcenternet itself in editable mode, and the test requirements.
+6. mmcenternet itself in editable mode, and the test requirements;
+7. the ``deploy`` extra (onnx, onnxruntime) that the ONNX export tests need; an installed
+   ``onnxruntime-gpu`` counts as onnxruntime.
 
 Environment knobs: ``MMCENTERNET_WHEEL_CACHE`` (wheel cache folder), ``FORCE_CUDA=1`` (build CUDA ops
 even when no GPU is visible), ``TORCH_CUDA_ARCH_LIST`` (e.g. ``"8.0;9.0"``, passed to the mmcv build),
@@ -46,7 +48,8 @@ def dist(name):
         return None
 for name in ['setuptools', 'wheel', 'ninja', 'Cython', 'numpy', 'mmengine', 'mmdet', 'mmpose',
              'pycocotools', 'xtcocotools', 'json_tricks', 'munkres', 'pytest', 'opencv-python',
-             'scipy', 'matplotlib', 'terminaltables', 'shapely']:
+             'scipy', 'matplotlib', 'terminaltables', 'shapely', 'onnx', 'onnxruntime',
+             'onnxruntime-gpu']:
     out[name] = dist(name)
 try:
     import pkg_resources  # noqa: F401  (mmengine 0.10.7 needs it at run time)
@@ -274,6 +277,19 @@ def ensure_self(env: Env, state: dict) -> bool:
     return True
 
 
+def ensure_deploy(env: Env, state: dict) -> bool:
+    """onnx and onnxruntime (the ``deploy`` extra), versions from the constraints file."""
+    need = []
+    if state.get('onnx') is None:
+        need.append('onnx')
+    if state.get('onnxruntime') is None and state.get('onnxruntime-gpu') is None:
+        need.append('onnxruntime')
+    if not need:
+        return False
+    env.pip('install', '-c', str(CONSTRAINTS), *need)
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--venv', default=str(ROOT / '.venv'))
@@ -290,6 +306,7 @@ def main() -> None:
         lambda s: ensure_mmcv(env, s, pins),
         lambda s: ensure_mmpose(env, s, pins),
         lambda s: ensure_self(env, s),
+        lambda s: ensure_deploy(env, s),
     ]
     for step in steps:
         if step(state):
@@ -303,7 +320,8 @@ def main() -> None:
         raise SystemExit(f'[setup] `import mmcenternet` failed:\n{res.stderr}')
     log(f'environment ready in {time.time() - t0:.0f} s: torch {state["torch"]}, '
         f'mmcv {state["mmcv"]} (ops), mmengine {state["mmengine"]}, mmdet {state["mmdet"]}, '
-        f'mmpose {state["mmpose"]}, mmcenternet {res.stdout.strip()}')
+        f'mmpose {state["mmpose"]}, mmcenternet {res.stdout.strip()}, onnxruntime '
+        f'{state.get("onnxruntime") or state.get("onnxruntime-gpu")}')
 
 
 if __name__ == '__main__':
