@@ -200,11 +200,15 @@ class CenterNetPoseHead(BaseHead):
             if not (isinstance(feats, (list, tuple)) and len(feats) == 2 and
                     isinstance(feats[0], (list, tuple))):
                 raise ValueError('flip_test needs feats = [feats, feats_flipped]')
-            maps = self.split_stacks(self.forward(feats[0]))[-1]
-            maps_flip = self.split_stacks(self.forward(feats[1]))[-1]
+            # sigmoid and decoding in fp32 whatever precision the network ran in (fp16 / AMP)
+            maps = {n: m.float() for n, m in self.split_stacks(self.forward(feats[0]))[-1].items()}
+            maps_flip = {
+                n: m.float()
+                for n, m in self.split_stacks(self.forward(feats[1]))[-1].items()
+            }
             merged = merge_flip_outputs(maps, maps_flip, self._flip_pairs(batch_data_samples))
         else:
-            maps = self.split_stacks(self.forward(feats))[-1]
+            maps = {n: m.float() for n, m in self.split_stacks(self.forward(feats))[-1].items()}
             merged = dict(maps, hm=maps['hm'].sigmoid(), hm_hp=maps['hm_hp'].sigmoid())
         dets = self.decode_maps(merged, cfg)
         return self.to_instances(dets)

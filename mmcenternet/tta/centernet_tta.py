@@ -39,6 +39,11 @@ class CenterNetTTAModel(BaseTTAModel):
     with the original's soft-NMS (:func:`merge_detections`), then the global score cut keeps the
     ``max_per_img`` best (ties kept).
 
+    Heads with their own test-time procedure (``exdet``: each view and its mirror decoded
+    separately, soft-NMS always) provide ``tta_predict_view(detector, inputs, samples, flip)``
+    (per image, the view's detections) and ``tta_merge(views, soft_nms, max_per_img)`` (the
+    merged ``InstanceData``); the model then delegates both steps to them.
+
     Args:
         module: The detector config (a ``CenterNetDetector``).
         flip: Add the mirrored view (the original's ``--flip_test``).
@@ -98,10 +103,12 @@ class CenterNetTTAModel(BaseTTAModel):
     def _predict_view(self, inputs: Tensor,
                       samples: Sequence[DetDataSample]) -> List[Tuple[Tensor, Tensor, Tensor]]:
         head = self.module.bbox_head
+        if hasattr(head, 'tta_predict_view'):
+            return head.tta_predict_view(self.module, inputs, samples, self.flip)
         b = inputs.shape[0]
         x = torch.cat([inputs, inputs.flip(-1)]) if self.flip else inputs
         maps = head.split_stacks(head(self.module.extract_feat(x)))[-1]
-        maps = dict(maps)
+        maps = {name: m.float() for name, m in maps.items()}  # fp32 decoding under fp16 / AMP
         maps['hm'] = maps['hm'].sigmoid()
         if self.flip:
             maps = merge_flip(maps, b)
@@ -112,6 +119,8 @@ class CenterNetTTAModel(BaseTTAModel):
         return results
 
     def _merge_scales(self, views: List[Tuple[Tensor, Tensor, Tensor]]) -> InstanceData:
+        if hasattr(self.module.bbox_head, 'tta_merge'):
+            return self.module.bbox_head.tta_merge(views, self.soft_nms_cfg, self.max_per_img)
         num_classes = self.module.bbox_head.num_classes
         run_nms = len(views) > 1 or self.nms_single_scale
         result = InstanceData()

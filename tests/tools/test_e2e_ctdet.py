@@ -17,6 +17,10 @@ MODELS = {
     'resdcn_101': 'configs/centernet/resdcn101_1x_coco.py',
 }
 MODE_FLAGS = {'noaug': [], 'flip': ['--flip'], 'ms': ['--tta']}
+# Every case runs the configs' deformable convolution (DCNv2Fast, impl='auto': mmcenternet's fast
+# implementation on CPU); one case runs mmcv's op instead.
+CASES = [(arch, mode, None) for mode in MODE_FLAGS for arch in MODELS]
+CASES.append(('dla_34', 'noaug', 'mmcv'))
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:
@@ -59,9 +63,9 @@ def match_rows(ref: np.ndarray, pred: np.ndarray) -> int:
 
 @pytest.mark.slow
 @pytest.mark.golden
-@pytest.mark.parametrize('arch', list(MODELS))
-@pytest.mark.parametrize('mode', list(MODE_FLAGS))
-def test_tools_test_reproduces_original_detections(arch, mode, converted, tmp_path):
+@pytest.mark.parametrize('arch,mode,dcn_impl', CASES,
+                         ids=[f'{m}-{a}' + (f'-{i}-dcn' if i else '') for a, m, i in CASES])
+def test_tools_test_reproduces_original_detections(arch, mode, dcn_impl, converted, tmp_path):
     e2e = osp.dirname(golden_path('e2e', 'annotations_e2e.json'))
     ref = load_npz('e2e', f'results_{arch}_ctdet_{mode}.npz')
     out = str(tmp_path / 'preds.pkl')
@@ -70,7 +74,8 @@ def test_tools_test_reproduces_original_detections(arch, mode, converted, tmp_pa
         '--work-dir', str(tmp_path), '--cfg-options', f'test_dataloader.dataset.data_root={e2e}/',
         'test_dataloader.dataset.ann_file=annotations_e2e.json',
         'test_dataloader.dataset.data_prefix.img=',
-        f'test_evaluator.ann_file={e2e}/annotations_e2e.json')
+        f'test_evaluator.ann_file={e2e}/annotations_e2e.json',
+        *([f'model.neck.dcn_cfg.impl={dcn_impl}'] if dcn_impl else []))
     assert 'Average Precision' in proc.stdout + proc.stderr  # the COCO table is printed
     cat_ids = [c['id'] for c in load_json('e2e', 'annotations_e2e.json')['categories']]
     with open(out, 'rb') as f:

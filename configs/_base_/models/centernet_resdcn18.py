@@ -22,11 +22,14 @@ model = dict(
             type='Pretrained',
             checkpoint='https://download.pytorch.org/models/resnet18-5c106cde.pth')),
     neck=dict(
-        type='CTResNetNeck',
+        type='CenterNetResNetNeck',  # mmdet's CTResNetNeck with a configurable DCN
         in_channels=512,
         num_deconv_filters=(256, 128, 64),
         num_deconv_kernels=(4, 4, 4),
-        use_dcn=True),
+        use_dcn=True,
+        # As the DLA-34 configs (docs/speed.md): impl='auto' is the fast implementation on
+        # CPU and mmcv's CUDA kernel on GPU; impl='mmcv' (or type='DCNv2') is mmcv's op.
+        dcn_cfg=dict(type='DCNv2Fast', impl='auto')),
     bbox_head=dict(
         type='CenterNetDetHead',
         num_classes=80,

@@ -184,7 +184,8 @@ class CenterNetDetHead(BaseDenseHead):
     def predict_by_feat(self, outs: Sequence[Tensor], batch_img_metas: List[dict],
                         rescale: bool = True) -> InstanceList:
         """Decode the last stack's raw maps into per-image instances."""
-        maps = self.split_stacks(outs)[-1]
+        # sigmoid and decoding in fp32 whatever precision the network ran in (fp16 / AMP)
+        maps = {name: m.float() for name, m in self.split_stacks(outs)[-1].items()}
         bboxes, scores, labels = self.decode_maps(maps['hm'].sigmoid(), maps['wh'],
                                                   maps.get('reg'))
         return self.to_instances(bboxes, scores, labels, batch_img_metas, rescale)

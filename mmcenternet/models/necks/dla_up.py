@@ -3,7 +3,8 @@
 
 Names follow CenterNet's ``pose_dla_dcn`` (``dla_up.ida_{i}.{proj,up,node}_{j}``, ``ida_up``) so
 that converted checkpoints need only prefix changes; each deformable unit is a modulated
-deformable convolution with bias (mmcv ``DCNv2`` by default) followed by BN and ReLU.
+deformable convolution with bias (``DCNv2Fast`` by default, see :mod:`mmcenternet.ops`) followed
+by BN and ReLU.
 """
 import math
 from typing import List, Optional, Sequence, Tuple
@@ -13,6 +14,7 @@ from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from mmcenternet.ops import FastModulatedDeformConv2dPack  # noqa: F401  (registers DCNv2Fast)
 from mmcenternet.registry import register_shared
 
 
@@ -143,7 +145,8 @@ class DLAUpNeck(BaseModule):
         start_level: First level used (2 = stride 4, i.e. ``down_ratio`` 4).
         end_level: Last level (exclusive) fed to the final IDA-up (5 in CenterNet).
         out_channels: Channels of the output map (the head input).
-        dcn_cfg: mmcv conv config of the deformable convolutions.
+        dcn_cfg: mmcv conv config of the deformable convolutions (default
+            ``dict(type='DCNv2Fast', deform_groups=1)``; ``type='DCNv2'`` is mmcv's layer).
         init_cfg: mmengine initialisation config.
 
     Returns (forward):
@@ -158,7 +161,7 @@ class DLAUpNeck(BaseModule):
                  dcn_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        dcn_cfg = dict(type='DCNv2', deform_groups=1) if dcn_cfg is None else dict(dcn_cfg)
+        dcn_cfg = dict(type='DCNv2Fast', deform_groups=1) if dcn_cfg is None else dict(dcn_cfg)
         used = list(in_channels[start_level:])
         self.start_level = start_level
         self.end_level = end_level

@@ -7,6 +7,46 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def _window3_max(x: Tensor, dim: int) -> Tensor:
+    """Maximum over the 3-window centred on every entry along ``dim`` (clipped at the ends)."""
+    n = x.shape[dim]
+    if n == 1:
+        return x
+    pairs = torch.maximum(x.narrow(dim, 0, n - 1), x.narrow(dim, 1, n - 1))  # max(x[i], x[i+1])
+    out = torch.empty_like(x)
+    if n > 2:
+        torch.maximum(pairs.narrow(dim, 0, n - 2), pairs.narrow(dim, 1, n - 2),
+                      out=out.narrow(dim, 1, n - 2))
+    out.narrow(dim, 0, 1).copy_(pairs.narrow(dim, 0, 1))
+    out.narrow(dim, n - 1, 1).copy_(pairs.narrow(dim, n - 2, 1))
+    return out
+
+
+def window_max(heat: Tensor, kernel: int = 3) -> Tensor:
+    """``F.max_pool2d(heat, kernel, stride=1, padding=(kernel - 1) // 2)``, bit for bit.
+
+    For odd windows the maximum is separable and a (2r + 1)-window is r 3-windows in a row, so it
+    takes a few element-wise maxima over the map; torch's CPU max-pooling of an 80-class map is an
+    order of magnitude slower. Even windows (whose output is smaller than the map) and traced or
+    exported graphs (where one ``MaxPool`` node is the better graph) use max-pooling.
+
+    Args:
+        heat: (B, C, H, W) scores.
+        kernel: Window side.
+
+    Returns:
+        (B, C, H, W) window maxima.
+    """
+    if kernel % 2 == 0 or heat.dim() != 4 or torch.jit.is_tracing() or \
+            torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling():
+        return F.max_pool2d(heat, kernel, stride=1, padding=(kernel - 1) // 2)
+    out = heat
+    for dim in (3, 2):
+        for _ in range((kernel - 1) // 2):
+            out = _window3_max(out, dim)
+    return out
+
+
 def heatmap_nms(heat: Tensor, kernel: int = 3) -> Tensor:
     """Keep only local maxima of a heatmap (max-pool equality; plateaus keep every maximum).
 
@@ -17,8 +57,7 @@ def heatmap_nms(heat: Tensor, kernel: int = 3) -> Tensor:
     Returns:
         (B, C, H, W) scores, zero where the pixel is not the maximum of its window.
     """
-    pad = (kernel - 1) // 2
-    hmax = F.max_pool2d(heat, kernel, stride=1, padding=pad)
+    hmax = window_max(heat, kernel)
     return heat * (hmax == heat).to(heat.dtype)
 
 
