@@ -1,5 +1,13 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 from .centernet_coco import CenterNetCocoDataset, DatasetFormatError
+from .centernet_exdet_coco import CenterNetExdetCocoDataset
+from .extreme_points import (ExtremePointsError, extreme_points_from_mask,
+                             extreme_points_from_polygons, extreme_points_from_segmentation,
+                             extremenet_band_points)
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['CenterNetCocoDataset', 'DatasetFormatError']
+__all__ = [
+    'CenterNetCocoDataset', 'DatasetFormatError', 'CenterNetExdetCocoDataset',
+    'ExtremePointsError', 'extreme_points_from_mask', 'extreme_points_from_polygons',
+    'extreme_points_from_segmentation', 'extremenet_band_points'
+]

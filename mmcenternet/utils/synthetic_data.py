@@ -2,8 +2,9 @@
 """A small, deterministic COCO-format detection dataset of coloured shapes.
 
 Used by ``make demo`` and the tests: several classes of shapes of varied size and aspect ratio
-on textured backgrounds, some cut by the image border, some images without objects. The same
-seed always gives the same files.
+on textured backgrounds, some cut by the image border, some images without objects. Shapes are
+drawn in a colour that stands out from the background and barely overlap, so that every
+annotated object can be seen. The same seed always gives the same files.
 """
 import json
 import os
@@ -13,7 +14,8 @@ from typing import Dict, List, Sequence
 import cv2
 import numpy as np
 
-__all__ = ['SHAPE_CLASSES', 'make_shapes_dataset']
+__all__ = ['SHAPE_CLASSES', 'make_shapes_dataset', 'POLYGON_CLASSES',
+           'make_polygon_shapes_dataset']
 
 SHAPE_CLASSES = ('rectangle', 'ellipse', 'triangle', 'cross')
 
@@ -33,6 +35,26 @@ def _background(rng: np.random.RandomState, h: int, w: int) -> np.ndarray:
         colour = tuple(int(c) for c in np.clip(base + rng.randint(-30, 30, 3), 0, 255))
         cv2.line(img, p1, p2, colour, 1)
     return img
+
+
+def _contrasting_colour(rng: np.random.RandomState, bg_mean: np.ndarray) -> tuple:
+    """A random colour that differs clearly from the background's mean colour."""
+    colour = rng.randint(0, 256, 3)
+    for _ in range(20):
+        if np.abs(colour - bg_mean).sum() >= 150:
+            break
+        colour = rng.randint(0, 256, 3)
+    return tuple(int(c) for c in colour)
+
+
+def _overlap(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection of boxes ``a`` and ``b`` over the area of the smaller one."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return iw * ih / max(small, 1e-6)
 
 
 def _draw_shape(img: np.ndarray, cls: int, box: Sequence[float], colour) -> None:
@@ -58,7 +80,8 @@ def make_shapes_dataset(out_dir: str,
                         max_objects: int = 5,
                         empty_fraction: float = 0.1,
                         seed: int = 0,
-                        split: str = 'train') -> Dict[str, str]:
+                        split: str = 'train',
+                        max_overlap: float = 0.25) -> Dict[str, str]:
     """Write ``<out_dir>/<split>/*.png`` and ``<out_dir>/annotations/<split>.json``.
 
     Args:
@@ -69,6 +92,8 @@ def make_shapes_dataset(out_dir: str,
         empty_fraction: Share of images without any object.
         seed: Random seed (the output is a pure function of the arguments).
         split: Sub-folder and annotation file name.
+        max_overlap: Largest share of the smaller of two shapes that the other may cover (a
+            shape is placed elsewhere, or left out, rather than hidden under another).
 
     Returns:
         Paths ``{'root', 'ann_file', 'img_dir'}``.
@@ -84,17 +109,26 @@ def make_shapes_dataset(out_dir: str,
     ann_id = 1
     for i in range(num_images):
         img = _background(rng, h, w)
+        bg_mean = img.reshape(-1, 3).mean(0)
         n = 0 if rng.rand() < empty_fraction else rng.randint(1, max_objects + 1)
+        placed: List[List[float]] = []
         for _ in range(n):
             cls = rng.randint(len(SHAPE_CLASSES))
-            side = rng.uniform(0.12, 0.45) * min(w, h)
-            aspect = np.exp(rng.uniform(-0.7, 0.7))
-            bw, bh = side * np.sqrt(aspect), side / np.sqrt(aspect)
-            # Centres may lie near the border so that some shapes are cut by it.
-            cx, cy = rng.uniform(0, w), rng.uniform(0, h)
-            box = [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2]
-            colour = tuple(int(c) for c in rng.randint(0, 256, 3))
-            _draw_shape(img, cls, box, colour)
+            box = None
+            for _try in range(20):
+                side = rng.uniform(0.15, 0.5) * min(w, h)
+                aspect = np.exp(rng.uniform(-0.7, 0.7))
+                bw, bh = side * np.sqrt(aspect), side / np.sqrt(aspect)
+                # Centres may lie near the border so that some shapes are cut by it.
+                cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+                cand = [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2]
+                if all(_overlap(cand, other) < max_overlap for other in placed):
+                    box = cand
+                    break
+            if box is None:  # no free place left in this image
+                continue
+            placed.append(box)
+            _draw_shape(img, cls, box, _contrasting_colour(rng, bg_mean))
             x1, y1 = max(box[0], 0.0), max(box[1], 0.0)
             x2, y2 = min(box[2], w - 1.0), min(box[3], h - 1.0)
             if x2 - x1 < 2 or y2 - y1 < 2:
@@ -108,6 +142,90 @@ def make_shapes_dataset(out_dir: str,
         cv2.imwrite(osp.join(img_dir, name), img)
         images.append(dict(id=i + 1, file_name=name, width=w, height=h))
     categories = [dict(id=k + 1, name=n, supercategory='shape') for k, n in enumerate(SHAPE_CLASSES)]
+    ann_file = osp.join(ann_dir, f'{split}.json')
+    with open(ann_file, 'w') as f:
+        json.dump(dict(images=images, annotations=annotations, categories=categories), f)
+    return dict(root=out_dir, ann_file=ann_file, img_dir=img_dir)
+
+
+POLYGON_CLASSES = ('diamond', 'triangle', 'pentagon')
+
+
+def _polygon(rng: np.random.RandomState, cls: int, cx: float, cy: float,
+             radius: float) -> np.ndarray:
+    """Vertices (n, 2) of a jittered, rotated polygon of class ``cls`` around ``(cx, cy)``."""
+    sides = (4, 3, 5)[cls]
+    start = rng.uniform(0, 2 * np.pi) if cls else rng.uniform(-0.3, 0.3) - np.pi / 2
+    angles = start + np.arange(sides) * 2 * np.pi / sides + rng.uniform(-0.15, 0.15, sides)
+    radii = radius * rng.uniform(0.8, 1.0, sides)
+    aspect = np.exp(rng.uniform(-0.3, 0.3))
+    return np.stack([cx + radii * np.cos(angles) * aspect, cy + radii * np.sin(angles) / aspect],
+                    axis=1)
+
+
+def make_polygon_shapes_dataset(out_dir: str,
+                                num_images: int = 100,
+                                img_size: Sequence[int] = (63, 63),
+                                max_objects: int = 2,
+                                radius_range: Sequence[float] = (0.2, 0.35),
+                                seed: int = 0,
+                                split: str = 'train') -> Dict[str, str]:
+    """Like :func:`make_shapes_dataset`, with polygon outlines (``segmentation``) for ``exdet``.
+
+    Filled polygons (diamonds, triangles, pentagons; :data:`POLYGON_CLASSES`) of random rotation
+    and size lie entirely inside the image and do not overlap. Each annotation has the polygon as
+    its COCO ``segmentation`` (one polygon, float vertices) and the box of its vertices, but no
+    ``extreme_points``: exdet derives them from the polygon.
+
+    Args:
+        out_dir: Dataset root.
+        num_images: Number of images.
+        img_size: ``(w, h)`` of every image (63 x 63 pads to a 64 x 64 test canvas).
+        max_objects: 1 to this many polygons per image.
+        radius_range: Polygon radius as a fraction of the shorter image side.
+        seed: Random seed (the output is a pure function of the arguments).
+        split: Sub-folder and annotation file name.
+
+    Returns:
+        Paths ``{'root', 'ann_file', 'img_dir'}``.
+    """
+    rng = np.random.RandomState(seed)
+    w, h = int(img_size[0]), int(img_size[1])
+    img_dir = osp.join(out_dir, split)
+    ann_dir = osp.join(out_dir, 'annotations')
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(ann_dir, exist_ok=True)
+    images: List[dict] = []
+    annotations: List[dict] = []
+    for i in range(num_images):
+        img = _background(rng, h, w)
+        bg_mean = img.reshape(-1, 3).mean(0)
+        placed: List[List[float]] = []
+        for _ in range(rng.randint(1, max_objects + 1)):
+            cls = rng.randint(len(POLYGON_CLASSES))
+            for _try in range(20):
+                radius = rng.uniform(*radius_range) * min(w, h)
+                pts = _polygon(rng, cls, rng.uniform(0, w), rng.uniform(0, h), radius)
+                box = [*pts.min(0), *pts.max(0)]
+                inside = box[0] >= 1 and box[1] >= 1 and box[2] <= w - 2 and box[3] <= h - 2
+                if inside and all(_overlap(box, other) == 0 for other in placed):
+                    break
+            else:
+                continue
+            placed.append(box)
+            cv2.fillPoly(img, [np.round(pts).astype(np.int32)], _contrasting_colour(rng, bg_mean))
+            poly = [round(float(v), 2) for v in pts.reshape(-1)]
+            x1, y1, x2, y2 = box
+            annotations.append(
+                dict(id=len(annotations) + 1, image_id=i + 1, category_id=cls + 1,
+                     segmentation=[poly],
+                     bbox=[round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
+                     area=round(float(cv2.contourArea(pts.astype(np.float32))), 2), iscrowd=0))
+        name = f'{split}_{i:05d}.png'
+        cv2.imwrite(osp.join(img_dir, name), img)
+        images.append(dict(id=i + 1, file_name=name, width=w, height=h))
+    categories = [dict(id=k + 1, name=n, supercategory='shape')
+                  for k, n in enumerate(POLYGON_CLASSES)]
     ann_file = osp.join(ann_dir, f'{split}.json')
     with open(ann_file, 'w') as f:
         json.dump(dict(images=images, annotations=annotations, categories=categories), f)

@@ -30,6 +30,8 @@ CONFIGS = {
     ('hourglass', 104, 'ctdet'): 'configs/centernet/hourglass104_coco.py',
     ('hourglass', 104, 'multi_pose'): 'configs/centernet_pose/hourglass104_1x_coco.py or '
                                       'hourglass104_3x_coco.py',
+    ('dla', 34, 'exdet'): 'configs/centernet_exdet/dla34_coco.py',
+    ('hourglass', 104, 'exdet'): 'configs/centernet_exdet/hourglass104_coco.py',
 }
 
 
@@ -57,6 +59,8 @@ def main(argv=None) -> None:
               f'{", ".join(info["dropped"]) or "nothing"})\nwrote {args.dst} (use it as '
               f'load_from with {cfg})')
         return
+    if info['task'] == 'exdet' and info['heads'].get('hm_t') == 1:
+        cfg += ' and --cfg-options model.bbox_head.agnostic_ex=True (class-agnostic extreme maps)'
     print(f'{args.src}: {info["arch"]}{info["depth"]} {info["task"]} with {info["num_classes"]} '
           f'classes, heads {info["heads"]}\nwrote {args.dst} (use it with {cfg})')
 

@@ -10,7 +10,8 @@ train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='CenterNetRandomAffine', input_size=(512, 512), down_ratio=4,
-         scale_choices=(0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3), border=128, flip_prob=0.5),
+         scale_range=(0.6, 1.4, 0.1),  # np.arange: the original's 0.6 ... 1.3 factors
+         border=128, flip_prob=0.5),
     dict(type='CenterNetColorAug'),
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',

@@ -1,5 +1,6 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 from .affine import affine_transform, get_affine_transform, get_border, warp_image
+from .exdet_transforms import LoadExtremePoints, PackExdetInputs
 from .test_transforms import CenterNetPad, CenterNetTestResize, record_homography
 from .train_transforms import (EIG_VAL, EIG_VEC, CenterNetColorAug, CenterNetRandomAffine,
                                color_augment_)
@@ -7,5 +8,5 @@ from .train_transforms import (EIG_VAL, EIG_VEC, CenterNetColorAug, CenterNetRan
 __all__ = [
     'affine_transform', 'get_affine_transform', 'get_border', 'warp_image', 'CenterNetPad',
     'CenterNetTestResize', 'record_homography', 'CenterNetColorAug', 'CenterNetRandomAffine',
-    'color_augment_', 'EIG_VAL', 'EIG_VEC'
+    'color_augment_', 'EIG_VAL', 'EIG_VEC', 'LoadExtremePoints', 'PackExdetInputs'
 ]

@@ -36,8 +36,16 @@ class CenterNetRandomAffine(BaseTransform):
     (they keep their object slot; the target generator skips them). Random draws use NumPy's
     global generator in the original's order, so mmengine's seeding controls them.
 
-    Required keys: ``img``, ``gt_bboxes``. Modified: ``img``, ``img_shape``, ``gt_bboxes``.
-    Added: ``flip``, ``flip_direction``, ``homography_matrix``, ``crop_center``, ``crop_scale``.
+    ``exdet`` (``mirror_center=False, shift_style='exdet'``): the flip leaves the crop centre where
+    it is; the shift/scale branch draws the scale first and shifts the centre by
+    ``W * clip(N(0, shift))`` / ``H * clip(N(0, shift))`` (not by ``s``); the centre is float64.
+    Extreme points ``gt_extreme_points`` (N, 4, 2), if present, are mirrored (``x' = W - x - 1``,
+    left and right points swapped), mapped and clipped like the box corners, and stored in input
+    pixels the same way.
+
+    Required keys: ``img``, ``gt_bboxes``. Modified: ``img``, ``img_shape``, ``gt_bboxes``
+    (and ``gt_extreme_points``). Added: ``flip``, ``flip_direction``, ``homography_matrix``,
+    ``crop_center``, ``crop_scale``.
 
     Args:
         input_size: Network input ``(w, h)``.
@@ -48,6 +56,10 @@ class CenterNetRandomAffine(BaseTransform):
         shift: Shift std of the shift/scale branch.
         scale: Scale std of the shift/scale branch.
         flip_prob: Probability of the horizontal flip.
+        mirror_center: Mirror the crop centre with the image (ctdet, multi_pose); ``exdet``
+            keeps it (``False``).
+        shift_style: ``'ctdet'`` (shift by ``s``, then scale) or ``'exdet'`` (scale first, shifts
+            proportional to the image width / height, float64 centre).
     """
 
     def __init__(self,
@@ -58,7 +70,11 @@ class CenterNetRandomAffine(BaseTransform):
                  border: int = 128,
                  shift: float = 0.1,
                  scale: float = 0.4,
-                 flip_prob: float = 0.5) -> None:
+                 flip_prob: float = 0.5,
+                 mirror_center: bool = True,
+                 shift_style: str = 'ctdet') -> None:
+        if shift_style not in ('ctdet', 'exdet'):
+            raise ValueError(f"shift_style must be 'ctdet' or 'exdet', got {shift_style!r}")
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.down_ratio = down_ratio
         self.random_crop = random_crop
@@ -67,10 +83,13 @@ class CenterNetRandomAffine(BaseTransform):
         self.shift = shift
         self.scale = scale
         self.flip_prob = flip_prob
+        self.mirror_center = mirror_center
+        self.shift_style = shift_style
 
     def sample_params(self, height: int, width: int) -> Tuple[np.ndarray, float, bool]:
         """Draw ``(center, scale, flip)`` for an image of ``height x width`` (original order)."""
-        c = np.array([width / 2., height / 2.], dtype=np.float32)
+        exdet = self.shift_style == 'exdet'
+        c = np.array([width / 2., height / 2.], dtype=np.float64 if exdet else np.float32)
         s = max(height, width) * 1.0
         if self.random_crop:
             s = s * np.random.choice(self.scale_factors)
@@ -78,13 +97,18 @@ class CenterNetRandomAffine(BaseTransform):
             h_border = get_border(self.border, height)
             c[0] = np.random.randint(low=w_border, high=width - w_border)
             c[1] = np.random.randint(low=h_border, high=height - h_border)
+        elif exdet:
+            sf, cf = self.scale, self.shift
+            s = s * np.clip(np.random.randn() * sf + 1, 1 - sf, 1 + sf)
+            c[0] += width * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
+            c[1] += height * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
         else:
             sf, cf = self.scale, self.shift
             c[0] += s * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
             c[1] += s * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
             s = s * np.clip(np.random.randn() * sf + 1, 1 - sf, 1 + sf)
         flip = bool(np.random.random() < self.flip_prob)
-        if flip:
+        if flip and self.mirror_center:
             c[0] = width - c[0] - 1
         return c, s, flip
 
@@ -99,7 +123,8 @@ class CenterNetRandomAffine(BaseTransform):
         return get_affine_transform(center, scale, 0, [out_w, out_h])
 
     def apply(self, results: dict, center: np.ndarray, scale: float, flip: bool) -> dict:
-        """Warp the image and boxes for given parameters (``center`` already mirrored if flip)."""
+        """Warp the image and annotations for given parameters (``center`` as used, i.e. already
+        mirrored if flip and ``mirror_center``)."""
         img = results['img']
         h, w = img.shape[:2]
         if flip:
@@ -117,6 +142,9 @@ class CenterNetRandomAffine(BaseTransform):
         if results.get('gt_bboxes') is not None:
             boxes = self.transform_boxes(results['gt_bboxes'], center, scale, flip, w)
             results['gt_bboxes'] = HorizontalBoxes(boxes)
+        if results.get('gt_extreme_points') is not None:
+            results['gt_extreme_points'] = self.transform_extreme_points(
+                results['gt_extreme_points'], center, scale, flip, w)
         return results
 
     def transform_boxes(self, gt_bboxes, center: np.ndarray, scale: float, flip: bool,
@@ -136,10 +164,29 @@ class CenterNetRandomAffine(BaseTransform):
         out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, out_h - 1)
         return out * np.float32(self.down_ratio)
 
+    def transform_extreme_points(self, points, center: np.ndarray, scale: float, flip: bool,
+                                 width: int) -> np.ndarray:
+        """Source extreme points (N, 4, 2) (top, left, bottom, right) -> clipped output-map points
+        x ``down_ratio`` (float32), as the original ``exdet`` sample does: mirrored
+        (``x' = W - x - 1``, left and right swapped) if flipped, mapped point by point with the
+        output transform, every coordinate clipped to the output map."""
+        pts = np.asarray(points, dtype=np.float32).reshape(-1, 4, 2).copy()
+        if flip:
+            pts[..., 0] = width - pts[..., 0] - 1
+            pts = pts[:, [0, 3, 2, 1]]
+        trans_output = self.output_transform(center, scale)
+        out_w = self.input_size[0] // self.down_ratio
+        out_h = self.input_size[1] // self.down_ratio
+        out = affine_transform(pts, trans_output).astype(np.float32)
+        out[..., 0] = np.clip(out[..., 0], 0, out_w - 1)
+        out[..., 1] = np.clip(out[..., 1], 0, out_h - 1)
+        return out * np.float32(self.down_ratio)
+
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(input_size={self.input_size}, '
                 f'down_ratio={self.down_ratio}, random_crop={self.random_crop}, '
-                f'flip_prob={self.flip_prob})')
+                f'flip_prob={self.flip_prob}, mirror_center={self.mirror_center}, '
+                f'shift_style={self.shift_style!r})')
 
 
 def color_augment_(image: np.ndarray, data_rng: np.random.RandomState,

@@ -1,5 +1,9 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 from .centernet_targets import CenterNetTargetGenerator
-from .coders import CenterNetBBoxCoder
+from .coders import CenterNetBBoxCoder, CenterNetExdetDecoder
+from .exdet_targets import CenterNetExdetTargetGenerator
 
-__all__ = ['CenterNetBBoxCoder', 'CenterNetTargetGenerator']
+__all__ = [
+    'CenterNetBBoxCoder', 'CenterNetTargetGenerator', 'CenterNetExdetDecoder',
+    'CenterNetExdetTargetGenerator'
+]

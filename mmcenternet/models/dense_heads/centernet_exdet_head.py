@@ -1,0 +1,311 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""CenterNet ``exdet`` head: the original's ExtremeNet re-implementation (extreme points and a
+centre)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
+from mmdet.structures import SampleList
+from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmcenternet.registry import DET_MODELS, TASK_UTILS
+from mmcenternet.tta.soft_nms import merge_detections
+from .centernet_det_head import project_to_image
+from .centernet_head_module import CenterNetHeadModule
+
+PARTS = ('t', 'l', 'b', 'r')
+MODES = ('faithful', 'corrected')
+DEFAULT_SOFT_NMS = dict(sigma=0.5, min_score=0.001, method='gaussian', iou_threshold=0.5,
+                        mode='faithful')
+
+
+@DET_MODELS.register_module()
+class CenterNetExdetHead(BaseDenseHead):
+    """The ``exdet`` head of CenterNet (its re-implementation of ExtremeNet), faithful to the
+    original.
+
+    Branches per stack, in the original's order: ``hm_t``, ``hm_l``, ``hm_b``, ``hm_r`` (C
+    channels, or 1 with ``agnostic_ex``), ``hm_c`` (C), and ``reg_t``, ``reg_l``, ``reg_b``,
+    ``reg_r`` (2 each; absent when ``loss_offset`` is ``None``).
+
+    Training (:meth:`loss`): targets from ``gt_instances.extreme_points`` by
+    :class:`CenterNetExdetTargetGenerator`; ``loss_heatmap`` is the sum over the five heat maps of
+    the focal loss, ``loss_offset`` the sum over the four points of the masked L1 loss (one
+    shared mask), each divided by the number of stacks and summed over stacks (the original
+    ``ExdetLoss``: ``hm_weight * hm_loss + off_weight * reg_loss`` with both weights 1).
+
+    Testing (:meth:`predict`): last stack, plain sigmoid, :class:`CenterNetExdetDecoder` (1000
+    quadruples per image), then the original's post-processing and merge: detections mapped back
+    to the image, rows with a positive score kept, the original soft-NMS per class (always, also
+    for one scale), and the global top-``max_per_img`` score cut (ties kept).
+
+    ``test_cfg['mode']``:
+
+    * ``'faithful'`` (default): the behaviour that produced the published numbers. The original's
+      ``post_process`` always splits the decoded rows into two halves as if the second came from a
+      mirrored image; without the flip test, the detections ranked ``num_dets/2 + 1 ...
+      num_dets`` (501-1000) of the single image are therefore mirrored (``x1' = W_out - x2``,
+      ``x2' = W_out - x1`` in output pixels) before the merge, and soft-NMS keeps the stale rows
+      of its in-place implementation.
+    * ``'corrected'``: no half is mirrored without the flip test, and soft-NMS drops the rows it
+      discards.
+
+    Args:
+        num_classes: Number of classes.
+        in_channels: Channels of the feature map(s).
+        head_conv: Channels of each branch's 3x3 conv.
+        num_stacks: Feature maps (stacks) the head receives.
+        branch_init: Initialisation of the offset branches (see :class:`CenterNetHeadModule`).
+        stride: Input pixels per output pixel.
+        agnostic_ex: Class-agnostic extreme-point maps (the original's ``--agnostic_ex``).
+        decoder: Decoder config (:class:`CenterNetExdetDecoder`).
+        target_generator: Training target config.
+        loss_heatmap: Focal loss config (each of the five heat maps).
+        loss_offset: Offset loss config (each of the four points; ``None`` disables offsets).
+        train_cfg: Unused, for API compatibility.
+        test_cfg: ``topk`` (100), ``num_dets`` (1000), ``scores_thresh`` and ``center_thresh``
+            (0.1), ``max_per_img`` (100), ``mode`` (``'faithful'``), ``soft_nms`` (sigma 0.5,
+            min_score 0.001, Gaussian).
+        init_cfg: mmengine initialisation config.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 head_conv: int = 256,
+                 num_stacks: int = 1,
+                 branch_init: str = 'zero_bias',
+                 stride: int = 4,
+                 agnostic_ex: bool = False,
+                 decoder: ConfigType = dict(type='CenterNetExdetDecoder'),
+                 target_generator: ConfigType = dict(type='CenterNetExdetTargetGenerator'),
+                 loss_heatmap: ConfigType = dict(type='CenterNetFocalLoss', loss_weight=1.0),
+                 loss_offset: OptConfigType = dict(type='CenterNetRegL1Loss', loss_weight=1.0),
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.stride = stride
+        self.num_stacks = num_stacks
+        self.agnostic_ex = agnostic_ex
+        num_ex = 1 if agnostic_ex else num_classes
+        heads = {f'hm_{p}': num_ex for p in PARTS}
+        heads['hm_c'] = num_classes
+        if loss_offset is not None:
+            heads.update({f'reg_{p}': 2 for p in PARTS})
+        self.head_module = CenterNetHeadModule(
+            in_channels, heads, head_conv=head_conv, num_stacks=num_stacks,
+            branch_init=branch_init)
+        self.decoder = TASK_UTILS.build(decoder)
+        self.target_generator = TASK_UTILS.build(target_generator)
+        self.loss_heatmap = DET_MODELS.build(loss_heatmap)
+        self.loss_offset = DET_MODELS.build(loss_offset) if loss_offset is not None else None
+        self.train_cfg = train_cfg
+        self.test_cfg = dict(test_cfg) if test_cfg is not None else dict()
+        mode = self.test_cfg.get('mode', 'faithful')
+        if mode not in MODES:
+            raise ValueError(f'test_cfg.mode must be one of {MODES}, got {mode!r}')
+
+    def init_weights(self) -> None:
+        # BaseDenseHead zeroes every ``conv_offset``; the branches are set at construction.
+        if self.init_cfg:
+            super(BaseDenseHead, self).init_weights()
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+        """Args:
+            feats: One (B, in_channels, H/4, W/4) map per stack.
+
+        Returns:
+            Raw maps, stack-major, in the original's head order (heat maps as logits).
+        """
+        return self.head_module(feats)
+
+    def split_stacks(self, outs: Sequence[Tensor]) -> List[Dict[str, Tensor]]:
+        """``{branch: map}`` per stack from the flat output of :meth:`forward`."""
+        return self.head_module.split(outs)
+
+    # ------------------------------------------------------------------ training
+    def loss(self, x: Tuple[Tensor], batch_data_samples: SampleList) -> dict:
+        outs = self(x)
+        gt = [ds.gt_instances for ds in batch_data_samples]
+        return self.loss_by_feat(outs, gt)
+
+    def loss_by_feat(self, outs: Sequence[Tensor], batch_gt_instances: InstanceList) -> dict:
+        """Args:
+            outs: Flat raw maps from :meth:`forward`.
+            batch_gt_instances: ``extreme_points`` (N, 4, 2) in input pixels and ``labels`` per
+                image.
+        """
+        stacks = self.split_stacks(outs)
+        ref = stacks[0]['hm_c']
+        points, labels = [], []
+        for g in batch_gt_instances:
+            if 'extreme_points' not in g:
+                raise KeyError('exdet training needs gt_instances.extreme_points: use the '
+                               'CenterNetExdetCocoDataset, LoadExtremePoints and PackExdetInputs '
+                               'in the training pipeline')
+            points.append(torch.as_tensor(g.extreme_points, dtype=torch.float32,
+                                          device=ref.device).reshape(-1, 4, 2))
+            labels.append(g.labels.to(ref.device))
+        with torch.no_grad():
+            t = self.target_generator(points, labels, self.num_classes, ref.shape[-2:],
+                                      stride=self.stride, agnostic=self.agnostic_ex)
+        return self.loss_from_targets(stacks, t)
+
+    def loss_from_targets(self, stacks: Sequence[Dict[str, Tensor]],
+                          targets: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """The original ``ExdetLoss`` for given targets.
+
+        Args:
+            stacks: Per stack the raw maps ``hm_t`` ... ``hm_c`` (logits), ``reg_t`` ...
+            targets: As produced by :class:`CenterNetExdetTargetGenerator`.
+
+        Returns:
+            ``loss_heatmap`` (sum over the five maps) and ``loss_offset`` (sum over the four
+            points), each averaged over the stacks.
+        """
+        n = len(stacks)
+        losses = dict(loss_heatmap=0)
+        if self.loss_offset is not None:
+            losses['loss_offset'] = 0
+        for maps in stacks:
+            hm = 0
+            for p in PARTS + ('c', ):
+                hm = hm + self.loss_heatmap(maps[f'hm_{p}'], targets[f'hm_{p}'])
+            losses['loss_heatmap'] = losses['loss_heatmap'] + hm / n
+            if self.loss_offset is not None:
+                off = 0
+                for p in PARTS:
+                    off = off + self.loss_offset(maps[f'reg_{p}'], targets['reg_mask'],
+                                                 targets[f'ind_{p}'], targets[f'reg_{p}'])
+                losses['loss_offset'] = losses['loss_offset'] + off / n
+        return losses
+
+    # ------------------------------------------------------------------ testing
+    @property
+    def mode(self) -> str:
+        return self.test_cfg.get('mode', 'faithful')
+
+    def predict(self, x: Tuple[Tensor], batch_data_samples: SampleList,
+                rescale: bool = False) -> InstanceList:
+        outs = self(x)
+        metas = [ds.metainfo for ds in batch_data_samples]
+        return self.predict_by_feat(outs, batch_img_metas=metas, rescale=rescale)
+
+    def predict_by_feat(self, outs: Sequence[Tensor], batch_img_metas: List[dict],
+                        rescale: bool = True) -> InstanceList:
+        """Single-view test: decode, post-process and merge each image (see the class doc)."""
+        dets = self.decode_maps(self.split_stacks(outs)[-1])
+        out_w = self._out_width(outs)
+        results = []
+        for i, meta in enumerate(batch_img_metas):
+            rows = self.post_process(dets[i], None, out_w, meta if rescale else None)
+            results.append(self.merge_rows([rows]))
+        return results
+
+    def _out_width(self, outs: Sequence[Tensor]) -> int:
+        return int(outs[0].shape[-1])
+
+    def decode_maps(self, maps: Dict[str, Tensor]) -> Tensor:
+        """Raw maps of one stack -> (B, num_dets, 14) detections in output-map pixels.
+
+        Columns ``[x1, y1, x2, y2, score, x_t, y_t, x_l, y_l, x_b, y_b, x_r, y_r, label]``.
+        """
+        heat = {p: maps[f'hm_{p}'].sigmoid() for p in PARTS + ('c', )}
+        offs = {p: maps[f'reg_{p}'] for p in PARTS if f'reg_{p}' in maps}
+        cfg = self.test_cfg
+        return self.decoder.decode(heat, offs or None, topk=cfg.get('topk'),
+                                   num_dets=cfg.get('num_dets'))
+
+    def post_process(self, dets: Tensor, flipped: Optional[Tensor], out_w: int,
+                     meta: Optional[dict]) -> np.ndarray:
+        """The original ``post_process`` for one image (and its mirrored view).
+
+        Args:
+            dets: (N, 14) decoded rows of the image.
+            flipped: (N, 14) decoded rows of its mirrored input, or ``None``.
+            out_w: Width of the output map.
+            meta: Image meta (boxes are mapped back to the image), or ``None`` (input pixels).
+
+        Returns:
+            (M, 6) float32 ``[x1, y1, x2, y2, score, label]``: the image's rows then the mirrored
+            view's rows, boxes mirrored back with ``x' = W_out - x``. Without a mirrored view in
+            ``'faithful'`` mode the second half of ``dets`` is treated as the mirrored view.
+        """
+        if flipped is None and self.mode == 'faithful':
+            half = dets.shape[0] - dets.shape[0] // 2
+            dets, flipped = dets[:half], dets[half:]
+        parts = [dets[:, [0, 1, 2, 3, 4, 13]]]
+        if flipped is not None:
+            mirrored = flipped[:, [2, 1, 0, 3, 4, 13]].clone()
+            mirrored[:, 0] = out_w - mirrored[:, 0]
+            mirrored[:, 2] = out_w - mirrored[:, 2]
+            parts.append(mirrored)
+        rows = torch.cat(parts, 0)
+        boxes = rows[:, :4] * self.stride
+        if meta is not None:
+            boxes = project_to_image(boxes, meta)
+        rows = torch.cat([boxes, rows[:, 4:]], 1)
+        return rows.detach().float().cpu().numpy()
+
+    def merge_rows(self, views: Sequence[np.ndarray], soft_nms: Optional[dict] = None,
+                   max_per_img: Optional[int] = None) -> InstanceData:
+        """The original ``merge_outputs``: concatenate the views' rows, keep positive scores,
+        soft-NMS per class (always), global top-``max_per_img`` cut with ties kept.
+
+        Args:
+            views: (M_v, 6) ``[x1, y1, x2, y2, score, label]`` rows per view (scale), in order.
+            soft_nms: Soft-NMS settings (default: ``test_cfg['soft_nms']``); in ``'corrected'``
+                mode discarded rows are always dropped.
+            max_per_img: Final detections (default ``test_cfg['max_per_img']``, 100).
+        """
+        cfg = dict(DEFAULT_SOFT_NMS)
+        cfg.update(self.test_cfg.get('soft_nms', {}) if soft_nms is None else soft_nms)
+        if self.mode == 'corrected':
+            cfg['mode'] = 'corrected'
+        max_per_img = self.test_cfg.get('max_per_img', 100) if max_per_img is None \
+            else max_per_img
+        rows = np.concatenate([np.asarray(v, np.float32).reshape(-1, 6) for v in views], 0)
+        rows = rows[rows[:, 4] > 0]
+        labels = rows[:, 5].astype(np.int64)
+        per_class = [rows[labels == c, :5] for c in range(self.num_classes)]
+        merged = merge_detections([per_class], self.num_classes, True, max_per_img,
+                                  sigma=cfg['sigma'], nt=cfg['iou_threshold'],
+                                  threshold=cfg['min_score'], method=cfg['method'],
+                                  mode=cfg['mode'])
+        out = np.concatenate(merged, 0) if merged else np.zeros((0, 5), np.float32)
+        lab = np.concatenate([np.full(len(m), c, np.int64) for c, m in enumerate(merged)]) \
+            if merged else np.zeros(0, np.int64)
+        res = InstanceData()
+        res.bboxes = torch.from_numpy(np.ascontiguousarray(out[:, :4])).reshape(-1, 4)
+        res.scores = torch.from_numpy(np.ascontiguousarray(out[:, 4]))
+        res.labels = torch.from_numpy(lab)
+        return res
+
+    # ------------------------------------------------------------------ test-time augmentation
+    def tta_predict_view(self, detector, inputs: Tensor, samples: Sequence,
+                         flip: bool) -> List[np.ndarray]:
+        """One TTA view (scale) for :class:`CenterNetTTAModel`: the images (and their mirrors)
+        decoded separately, each image's rows post-processed as the original does.
+
+        Returns:
+            Per image (M, 6) rows ``[x1, y1, x2, y2, score, label]`` in image pixels.
+        """
+        b = inputs.shape[0]
+        x = torch.cat([inputs, inputs.flip(-1)]) if flip else inputs
+        outs = self(detector.extract_feat(x))
+        dets = self.decode_maps(self.split_stacks(outs)[-1])
+        out_w = self._out_width(outs)
+        return [self.post_process(dets[i], dets[b + i] if flip else None, out_w, s.metainfo)
+                for i, s in enumerate(samples)]
+
+    def tta_merge(self, views: Sequence[np.ndarray], soft_nms: Optional[dict] = None,
+                  max_per_img: Optional[int] = None) -> InstanceData:
+        """Merge the views of one image (see :meth:`merge_rows`)."""
+        return self.merge_rows(views, soft_nms, max_per_img)
