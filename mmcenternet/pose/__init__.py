@@ -2,7 +2,6 @@
 """CenterNet multi-person pose estimation (the original ``multi_pose`` task) as mmpose modules."""
 from .mmpose_compat import allow_mmpose_without_torchvision
 from .centernet_pose_head import CenterNetPoseHead
-from .color_aug import CenterNetColorJitter, centernet_color_jitter_
 from .dataset import CenterNetCocoPoseDataset
 from .decode import COCO_FLIP_PAIRS, merge_flip_outputs, multi_pose_decode
 from .estimator import CenterNetPoseEstimator, map_points_to_image
@@ -15,7 +14,7 @@ allow_mmpose_without_torchvision()
 
 __all__ = [
     'allow_mmpose_without_torchvision',
-    'CenterNetPoseHead', 'CenterNetColorJitter', 'centernet_color_jitter_',
+    'CenterNetPoseHead',
     'CenterNetCocoPoseDataset', 'COCO_FLIP_PAIRS', 'merge_flip_outputs', 'multi_pose_decode',
     'CenterNetPoseEstimator', 'map_points_to_image', 'CenterNetCocoPoseMetric',
     'CenterNetPoseTargetGenerator', 'COCO_FLIP_INDICES', 'CenterNetPoseRandomAffine',

@@ -6,7 +6,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmcenternet.datasets.transforms.affine import (affine_transform, get_affine_transform,
-                                                    get_border, warp_image)
+                                                    sample_crop, warp_image)
 from mmcenternet.datasets.transforms.test_transforms import record_homography
 from mmcenternet.registry import POSE_TRANSFORMS
 
@@ -89,20 +89,9 @@ class CenterNetPoseRandomAffine(BaseTransform):
     # ------------------------------------------------------------------ random parameters
     def sample_params(self, height: int, width: int) -> Tuple[np.ndarray, float, float, bool]:
         """Draw ``(center, scale, rot, flip)`` for an image of ``height x width``."""
-        c = np.array([width / 2., height / 2.], dtype=np.float32)
-        s = max(height, width) * 1.0
+        c, s = sample_crop(height, width, self.random_crop, self.scale_factors, self.border,
+                           self.shift, self.scale)
         rot = 0.0
-        if self.random_crop:
-            s = s * np.random.choice(self.scale_factors)
-            w_border = get_border(self.border, width)
-            h_border = get_border(self.border, height)
-            c[0] = np.random.randint(low=w_border, high=width - w_border)
-            c[1] = np.random.randint(low=h_border, high=height - h_border)
-        else:
-            sf, cf = self.scale, self.shift
-            c[0] += s * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
-            c[1] += s * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
-            s = s * np.clip(np.random.randn() * sf + 1, 1 - sf, 1 + sf)
         if np.random.random() < self.rot_prob:
             rot = float(np.clip(np.random.randn() * self.rotate, -2 * self.rotate,
                                 2 * self.rotate))

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from mmcenternet.datasets.transforms.affine import affine_transform, get_affine_transform
-from mmcenternet.pose import (COCO_FLIP_INDICES, CenterNetColorJitter, CenterNetPoseRandomAffine,
-                              centernet_color_jitter_)
-from mmcenternet.pose.color_aug import PCA_EIGVAL, PCA_EIGVEC
+from mmcenternet.datasets.transforms import EIG_VAL as PCA_EIGVAL
+from mmcenternet.datasets.transforms import EIG_VEC as PCA_EIGVEC
+from mmcenternet.datasets.transforms import CenterNetColorAug as CenterNetColorJitter
+from mmcenternet.datasets.transforms import color_augment_
+from mmcenternet.pose import COCO_FLIP_INDICES, CenterNetPoseRandomAffine
 
 
 def _results(h=100, w=160, n=2, seed=0):
@@ -122,8 +124,7 @@ def _reference_jitter(img, seed, order_seed):
 
 def test_colour_jitter_matches_the_reference():
     img = np.random.default_rng(3).random((20, 30, 3)).astype(np.float32)
-    got = centernet_color_jitter_(img.copy(), np.random.RandomState(123),
-                                  order_rng=random.Random(7))
+    got = color_augment_(img.copy(), np.random.RandomState(123), py_rng=random.Random(7))
     np.testing.assert_allclose(got, _reference_jitter(img, 123, 7), rtol=1e-5, atol=1e-5)
 
 
@@ -138,4 +139,4 @@ def test_colour_jitter_transform_keeps_its_generator():
     fresh = CenterNetColorJitter(seed=123)(dict(img=img))['img']
     np.testing.assert_array_equal(a, fresh)
     with pytest.raises(ValueError, match='float32'):
-        centernet_color_jitter_(img, np.random.RandomState(0))
+        color_augment_(img, np.random.RandomState(0))

@@ -13,7 +13,7 @@ train_pipeline = [
     dict(type='LoadImage', backend_args=backend_args),
     dict(type='CenterNetPoseRandomAffine', input_size=(512, 512), down_ratio=4,
          scale_range=(0.6, 1.4, 0.1), border=128, rot_prob=0.0, rotate=0.0, flip_prob=0.5),
-    dict(type='CenterNetColorJitter', seed=123),
+    dict(type='CenterNetColorAug', seed=123),
     dict(type='PackPoseInputs',
          meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'input_size',
                     'input_center', 'input_scale', 'flip', 'flip_direction', 'flip_indices',

@@ -9,7 +9,10 @@ from typing import Sequence, Tuple, Union
 import cv2
 import numpy as np
 
-__all__ = ['get_affine_transform', 'affine_transform', 'get_border', 'rotate_point', 'warp_image']
+__all__ = [
+    'get_affine_transform', 'affine_transform', 'get_border', 'rotate_point', 'warp_image',
+    'sample_crop'
+]
 
 
 def rotate_point(point: Sequence[float], rot_rad: float) -> np.ndarray:
@@ -92,3 +95,41 @@ def get_border(border: int, size: int) -> int:
 def warp_image(img: np.ndarray, matrix: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     """``cv2.warpAffine`` with bilinear sampling and a zero border, on the uint8 image."""
     return cv2.warpAffine(img, matrix, (int(size[0]), int(size[1])), flags=cv2.INTER_LINEAR)
+
+
+def sample_crop(height: int,
+                width: int,
+                random_crop: bool = True,
+                scale_factors: Sequence[float] = tuple(np.arange(0.6, 1.4, 0.1)),
+                border: int = 128,
+                shift: float = 0.1,
+                scale: float = 0.4,
+                shift_style: str = 'ctdet') -> Tuple[np.ndarray, float]:
+    """Draw the original's crop centre and side from NumPy's global generator.
+
+    Random crop: ``s = max(H, W) * choice(scale_factors)``, integer centre drawn x then y within
+    the (halving) border. Shift branch: ``ctdet``/``multi_pose`` shift by ``s * clip(N(0, shift),
+    +-2 shift)`` then scale by ``clip(N(1, scale), 1 +- scale)``; ``exdet`` scales first and
+    shifts in proportion to the image width / height, with a float64 centre.
+
+    Returns:
+        ``(center, side)``; the centre is float32 (float64 for ``exdet``), before any flip.
+    """
+    exdet = shift_style == 'exdet'
+    c = np.array([width / 2., height / 2.], dtype=np.float64 if exdet else np.float32)
+    s = max(height, width) * 1.0
+    if random_crop:
+        s = s * np.random.choice(scale_factors)
+        w_border = get_border(border, width)
+        h_border = get_border(border, height)
+        c[0] = np.random.randint(low=w_border, high=width - w_border)
+        c[1] = np.random.randint(low=h_border, high=height - h_border)
+    elif exdet:
+        s = s * np.clip(np.random.randn() * scale + 1, 1 - scale, 1 + scale)
+        c[0] += width * np.clip(np.random.randn() * shift, -2 * shift, 2 * shift)
+        c[1] += height * np.clip(np.random.randn() * shift, -2 * shift, 2 * shift)
+    else:
+        c[0] += s * np.clip(np.random.randn() * shift, -2 * shift, 2 * shift)
+        c[1] += s * np.clip(np.random.randn() * shift, -2 * shift, 2 * shift)
+        s = s * np.clip(np.random.randn() * scale + 1, 1 - scale, 1 + scale)
+    return c, s

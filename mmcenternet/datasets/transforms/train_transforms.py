@@ -8,8 +8,8 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet.structures.bbox import HorizontalBoxes
 
-from mmcenternet.registry import DET_TRANSFORMS
-from .affine import affine_transform, get_affine_transform, get_border, warp_image
+from mmcenternet.registry import DET_TRANSFORMS, register_shared_transform
+from .affine import affine_transform, get_affine_transform, sample_crop, warp_image
 from .test_transforms import record_homography
 
 #: ImageNet PCA lighting constants used by CornerNet and CenterNet (BGR channel order).
@@ -88,25 +88,8 @@ class CenterNetRandomAffine(BaseTransform):
 
     def sample_params(self, height: int, width: int) -> Tuple[np.ndarray, float, bool]:
         """Draw ``(center, scale, flip)`` for an image of ``height x width`` (original order)."""
-        exdet = self.shift_style == 'exdet'
-        c = np.array([width / 2., height / 2.], dtype=np.float64 if exdet else np.float32)
-        s = max(height, width) * 1.0
-        if self.random_crop:
-            s = s * np.random.choice(self.scale_factors)
-            w_border = get_border(self.border, width)
-            h_border = get_border(self.border, height)
-            c[0] = np.random.randint(low=w_border, high=width - w_border)
-            c[1] = np.random.randint(low=h_border, high=height - h_border)
-        elif exdet:
-            sf, cf = self.scale, self.shift
-            s = s * np.clip(np.random.randn() * sf + 1, 1 - sf, 1 + sf)
-            c[0] += width * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
-            c[1] += height * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
-        else:
-            sf, cf = self.scale, self.shift
-            c[0] += s * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
-            c[1] += s * np.clip(np.random.randn() * cf, -2 * cf, 2 * cf)
-            s = s * np.clip(np.random.randn() * sf + 1, 1 - sf, 1 + sf)
+        c, s = sample_crop(height, width, self.random_crop, self.scale_factors, self.border,
+                           self.shift, self.scale, self.shift_style)
         flip = bool(np.random.random() < self.flip_prob)
         if flip and self.mirror_center:
             c[0] = width - c[0] - 1
@@ -200,6 +183,9 @@ def color_augment_(image: np.ndarray, data_rng: np.random.RandomState,
     the un-augmented input, then PCA lighting ``eig_vec @ (eig_val * N(0, light_std))`` added to
     every pixel. No clipping.
     """
+    if image.dtype != np.float32 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f'colour augmentation needs an (H, W, 3) float32 image, got '
+                         f'{image.dtype} {image.shape}')
     ops = ['brightness', 'contrast', 'saturation']
     (py_rng or random).shuffle(ops)
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -219,7 +205,7 @@ def color_augment_(image: np.ndarray, data_rng: np.random.RandomState,
     return image
 
 
-@DET_TRANSFORMS.register_module()
+@register_shared_transform
 class CenterNetColorAug(BaseTransform):
     """The original colour augmentation, producing a float32 image in 0-255 units.
 
