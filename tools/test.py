@@ -12,7 +12,6 @@ Examples:
         (a model from tools/deployment/export_onnx.py --dynamic; same pre- and post-processing)
 """
 import argparse
-import os
 import os.path as osp
 import sys
 from copy import deepcopy

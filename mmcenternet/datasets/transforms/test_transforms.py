@@ -6,8 +6,6 @@
 ``(n | size_mask) + 1``. Both record the geometry in ``homography_matrix`` so that predictions are
 mapped back to the image without any transform-specific meta key.
 """
-from typing import Optional
-
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform

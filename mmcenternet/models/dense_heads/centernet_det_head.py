@@ -4,13 +4,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import DET_MODELS, TASK_UTILS
+from .centernet_base_head import CenterNetBaseHead
 from .centernet_head_module import CenterNetHeadModule
 
 
@@ -44,7 +44,7 @@ def project_to_image(bboxes: Tensor, img_meta: dict) -> Tensor:
 
 
 @DET_MODELS.register_module()
-class CenterNetDetHead(BaseDenseHead):
+class CenterNetDetHead(CenterNetBaseHead):
     """The ``ctdet`` head of "Objects as Points", faithful to the original implementation.
 
     Branches ``hm`` (C), ``wh`` (2) and ``reg`` (2) per stack (see :class:`CenterNetHeadModule`).
@@ -103,31 +103,7 @@ class CenterNetDetHead(BaseDenseHead):
         self.train_cfg = train_cfg
         self.test_cfg = test_cfg if test_cfg is not None else dict()
 
-    def init_weights(self) -> None:
-        # BaseDenseHead zeroes every ``conv_offset``; the branches are set at construction.
-        if self.init_cfg:
-            super(BaseDenseHead, self).init_weights()
-
-    # ------------------------------------------------------------------ forward
-    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor, ...]:
-        """Args:
-            feats: One (B, in_channels, H/4, W/4) map per stack.
-
-        Returns:
-            Raw maps, stack-major: ``(hm logits, wh, reg)`` for stack 0, then stack 1, ...
-        """
-        return self.head_module(feats)
-
-    def split_stacks(self, outs: Sequence[Tensor]) -> List[Dict[str, Tensor]]:
-        """``{branch: map}`` per stack from the flat output of :meth:`forward`."""
-        return self.head_module.split(outs)
-
     # ------------------------------------------------------------------ training
-    def loss(self, x: Tuple[Tensor], batch_data_samples: SampleList) -> dict:
-        outs = self(x)
-        gt = [ds.gt_instances for ds in batch_data_samples]
-        return self.loss_by_feat(outs, gt)
-
     def loss_by_feat(self, outs: Sequence[Tensor], batch_gt_instances: InstanceList) -> dict:
         """Args:
             outs: Flat raw maps from :meth:`forward`.

@@ -5,7 +5,6 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
@@ -14,6 +13,7 @@ from torch import Tensor
 from mmcenternet.registry import DET_MODELS, TASK_UTILS
 from mmcenternet.tta.soft_nms import merge_detections
 from .centernet_det_head import project_to_image
+from .centernet_base_head import CenterNetBaseHead
 from .centernet_head_module import CenterNetHeadModule
 
 PARTS = ('t', 'l', 'b', 'r')
@@ -23,7 +23,7 @@ DEFAULT_SOFT_NMS = dict(sigma=0.5, min_score=0.001, method='gaussian', iou_thres
 
 
 @DET_MODELS.register_module()
-class CenterNetExdetHead(BaseDenseHead):
+class CenterNetExdetHead(CenterNetBaseHead):
     """The ``exdet`` head of CenterNet (its re-implementation of ExtremeNet), faithful to the
     original.
 
@@ -111,31 +111,7 @@ class CenterNetExdetHead(BaseDenseHead):
         if mode not in MODES:
             raise ValueError(f'test_cfg.mode must be one of {MODES}, got {mode!r}')
 
-    def init_weights(self) -> None:
-        # BaseDenseHead zeroes every ``conv_offset``; the branches are set at construction.
-        if self.init_cfg:
-            super(BaseDenseHead, self).init_weights()
-
-    # ------------------------------------------------------------------ forward
-    def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor, ...]:
-        """Args:
-            feats: One (B, in_channels, H/4, W/4) map per stack.
-
-        Returns:
-            Raw maps, stack-major, in the original's head order (heat maps as logits).
-        """
-        return self.head_module(feats)
-
-    def split_stacks(self, outs: Sequence[Tensor]) -> List[Dict[str, Tensor]]:
-        """``{branch: map}`` per stack from the flat output of :meth:`forward`."""
-        return self.head_module.split(outs)
-
     # ------------------------------------------------------------------ training
-    def loss(self, x: Tuple[Tensor], batch_data_samples: SampleList) -> dict:
-        outs = self(x)
-        gt = [ds.gt_instances for ds in batch_data_samples]
-        return self.loss_by_feat(outs, gt)
-
     def loss_by_feat(self, outs: Sequence[Tensor], batch_gt_instances: InstanceList) -> dict:
         """Args:
             outs: Flat raw maps from :meth:`forward`.
