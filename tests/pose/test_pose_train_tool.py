@@ -2,41 +2,21 @@
 """``tools/train.py`` with the pose config on a tiny synthetic keypoint set (one epoch of
 64x64 inputs): the mmengine training path as a user runs it. (Evaluation through the runner is
 covered by test_pose_e2e.py.)"""
-import json
 import os.path as osp
 import subprocess
 import sys
 
-import cv2
-import numpy as np
 import pytest
+from pose_common import write_keypoint_set
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'centernet_pose', 'dla34_1x_coco.py')
 
 
-def _synthetic_set(root):
-    rng = np.random.default_rng(0)
-    images, anns = [], []
-    for i in range(1, 5):
-        cv2.imwrite(osp.join(root, f'{i}.jpg'), rng.integers(0, 255, (60, 80, 3), np.uint8))
-        images.append(dict(id=i, file_name=f'{i}.jpg', height=60, width=80))
-        if i == 4:
-            continue  # an image without persons: not a training sample, but evaluated
-        kps = np.c_[rng.uniform(10, 50, (17, 2)), np.full(17, 2)].ravel().tolist()
-        anns.append(dict(id=i, image_id=i, category_id=1, bbox=[5, 5, 50, 45], keypoints=kps,
-                         num_keypoints=17, iscrowd=0, area=2250.0))
-    anns.append(dict(id=9, image_id=1, category_id=1, bbox=[40, 20, 30, 30], keypoints=[0] * 51,
-                     num_keypoints=0, iscrowd=1, area=900.0))  # a crowd region
-    cats = [dict(id=1, name='person', keypoints=[f'j{k}' for k in range(17)], skeleton=[])]
-    with open(osp.join(root, 'kp.json'), 'w') as f:
-        json.dump(dict(images=images, annotations=anns, categories=cats), f)
-
-
 @pytest.mark.slow
 def test_train_one_epoch_with_the_pose_config(tmp_path):
     root = str(tmp_path)
-    _synthetic_set(root)
+    write_keypoint_set(root)
     cmd = [
         sys.executable, 'tools/train.py', CONFIG, '--no-validate', '--work-dir',
         osp.join(root, 'work'), '--cfg-options', 'load_from=None',

@@ -3,6 +3,11 @@
 
 (a) One training iteration (forward, loss, backward, Adam step) of mmcenternet's ResNet-DCN-18
     and of mmdet's own ``centernet_r18-dcnv2`` model, on identical batches.
+    ``--config`` adds the iteration of any detection config (e.g. Hourglass-104). Memory: on
+    CUDA the peak allocated memory of the iteration; on CPU the tensors training keeps (weights,
+    gradients, Adam's two moments, and the activations autograd saves for the backward pass,
+    counted once per storage) -- what a GPU must hold besides the allocator's cache and
+    cuDNN workspaces.
 (b) Target generation for one batch: mmcenternet's batched generator against mmdet's
     ``CenterNetHead.get_targets`` and a plain per-object loop written like the original's
     data-loader code (one Gaussian at a time).
@@ -79,37 +84,79 @@ def samples_for(boxes, labels, size: int, device: str) -> List[DetDataSample]:
 def build(cfg_path: str, device: str):
     from mmdet.registry import MODELS
     cfg = Config.fromfile(cfg_path)
-    cfg.model.backbone.init_cfg = None
+    if 'init_cfg' in cfg.model.backbone:
+        cfg.model.backbone.init_cfg = None  # random weights: no download
     cfg.model.pop('data_preprocessor', None)
     model = MODELS.build(cfg.model).to(device).train()
     return model, torch.optim.Adam(model.parameters(), lr=5e-4)
 
 
+def kept_for_training_gib(model: torch.nn.Module, optim: torch.optim.Optimizer,
+                          forward: Callable[[], torch.Tensor]) -> float:
+    """GiB of the tensors one training iteration keeps alive at its peak (CPU estimate).
+
+    Weights, their gradients, the optimizer state, and the activations autograd saves during
+    ``forward`` (each storage counted once), measured at the end of the forward pass, before
+    the backward pass frees them.
+    """
+    seen, saved = set(), [0]
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            saved[0] += storage.nbytes()
+        return t
+
+    params = sum(p.numel() * p.element_size() for p in model.parameters())
+    buffers = sum(b.numel() * b.element_size() for b in model.buffers())
+    state = sum(v.numel() * v.element_size() for st in optim.state.values()
+                for v in st.values() if torch.is_tensor(v))
+    optim.zero_grad(set_to_none=False)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = forward()
+    loss.backward()
+    return (2 * params + buffers + state + saved[0]) / 2**30
+
+
 def bench_iteration(args) -> None:
     init_default_scope('mmdet')
-    boxes, labels = random_batch(args.batch, args.size, args.objects, 80)
     inputs = torch.randn(args.batch, 3, args.size, args.size, device=args.device)
+    models = [('mmcenternet resdcn18 (original recipe)',
+               osp.join(REPO, 'configs/centernet/resdcn18_1x_coco.py')),
+              ("mmdet centernet_r18-dcnv2 (mmdet's recipe)", mmdet_config())]
+    if args.skip_baselines:
+        models = []
+    models += [(osp.splitext(osp.basename(path))[0], path) for path in args.config]
     rows = []
-    for name, path in (('mmcenternet resdcn18 (original recipe)',
-                        osp.join(REPO, 'configs/centernet/resdcn18_1x_coco.py')),
-                       ("mmdet centernet_r18-dcnv2 (mmdet's recipe)", mmdet_config())):
+    for name, path in models:
         model, optim = build(path, args.device)
+        num_classes = model.bbox_head.num_classes
+        boxes, labels = random_batch(args.batch, args.size, args.objects, num_classes)
         samples = samples_for(boxes, labels, args.size, args.device)
+
+        def loss() -> torch.Tensor:
+            return sum(model(inputs, samples, mode='loss').values())
 
         def step():
             optim.zero_grad()
-            losses = model(inputs, samples, mode='loss')
-            sum(losses.values()).backward()
+            loss().backward()
             optim.step()
 
+        if args.device == 'cuda':
+            torch.cuda.reset_peak_memory_stats()
         t = timed(step, args.repeats, args.warmup, args.device)
-        rows.append((name, np.median(t), min(t)))
+        if args.device == 'cuda':
+            mem = f'{torch.cuda.max_memory_allocated() / 2**30:.2f} (peak allocated)'
+        else:
+            mem = f'{kept_for_training_gib(model, optim, loss):.2f} (kept tensors)'
+        rows.append((name, np.median(t), min(t), mem))
         del model, optim
     print(f'\n(a) one training iteration, batch {args.batch} x {args.size}x{args.size}, '
           f'{args.device}, {torch.get_num_threads()} threads, median of {args.repeats}')
-    print(f'{"model":45s} {"median s":>10s} {"best s":>10s}')
-    for name, med, best in rows:
-        print(f'{name:45s} {med:10.3f} {best:10.3f}')
+    print(f'{"model":45s} {"median s":>10s} {"best s":>10s}  memory GiB')
+    for name, med, best, mem in rows:
+        print(f'{name:45s} {med:10.3f} {best:10.3f}  {mem}')
 
 
 def loop_targets(boxes, labels, num_classes, out_h, out_w, max_objs=128):
@@ -184,10 +231,16 @@ def main(argv=None) -> None:
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--skip-iteration', action='store_true')
+    parser.add_argument('--config', action='append', default=[],
+                        help='also time this detection config (repeatable)')
+    parser.add_argument('--skip-baselines', action='store_true',
+                        help='time only the --config models in (a)')
+    parser.add_argument('--skip-targets', action='store_true', help='skip (b)')
     args = parser.parse_args(argv)
     if not args.skip_iteration:
         bench_iteration(args)
-    bench_targets(args)
+    if not args.skip_targets:
+        bench_targets(args)
 
 
 if __name__ == '__main__':

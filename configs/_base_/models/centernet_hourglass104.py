@@ -12,11 +12,13 @@ model = dict(
         std=[73.6027614, 69.89082075, 70.9150785],
         bgr_to_rgb=False,
         pad_size_divisor=128),  # batched inputs must stay multiples of 128
-    # mmdet's HourglassNet is the original network layer for layer (checked against the original
-    # outputs); it takes no init_cfg: the original initialises it from a converted ExtremeNet
-    # checkpoint, given as `load_from` in configs/centernet/hourglass104_coco.py.
+    # mmdet's HourglassNet (the original network layer for layer, checked against the original
+    # outputs) with the original's input-size rule enforced: sides not multiples of 128 raise a
+    # clear error instead of being resized inside the hourglass. It takes no init_cfg: the
+    # original initialises it from a converted ExtremeNet checkpoint (`load_from` in
+    # configs/centernet/hourglass104_coco.py).
     backbone=dict(
-        type='HourglassNet',
+        type='CenterNetHourglassNet',
         downsample_times=5,
         num_stacks=2,
         stage_channels=(256, 256, 384, 384, 384, 512),

@@ -1,4 +1,5 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 from .dla import DLA
+from .hourglass import CenterNetHourglassNet
 
-__all__ = ['DLA']
+__all__ = ['DLA', 'CenterNetHourglassNet']
