@@ -13,7 +13,7 @@ What gets installed, in order, and only when missing or incompatible:
 3. mmengine, mmdet, pycocotools and the other pure-Python dependencies;
 4. mmcv with compiled ops, built from source against the installed torch (``MMCV_WITH_OPS=1``;
    ``FORCE_CUDA=1`` when CUDA is usable). The wheel is kept in
-   ``~/.cache/mmcenternet/wheels/<mmcv>-<torch>-<cpu|cuXY>-<python>/`` so that the ~14 minute build
+   ``~/.cache/mmcenternet/wheels/<mmcv>-<torch>-<cpu|cuXY>-<python>/`` so that the 14 to 17 minute build
    (2 CPU cores) happens once per machine and torch build;
 5. mmpose with ``--no-deps`` (its ``chumpy`` requirement is unused and unbuildable) plus
    json_tricks, munkres and xtcocotools built from source against the installed numpy;
@@ -236,7 +236,7 @@ def ensure_mmcv(env: Env, state: dict, pins: dict) -> bool:
             build_env['FORCE_CUDA'] = '1'
         print('\n' + '=' * 78)
         print(f' Building mmcv {ver} with compiled ops ({"CUDA" if cuda else "CPU"}) from source.')
-        print(' This happens once per machine and torch build; it takes about 14 minutes on')
+        print(' This happens once per machine and torch build; it takes 14 to 17 minutes on')
         print(f' 2 CPU cores. The wheel is kept in {cache}')
         print('=' * 78 + '\n', flush=True)
         t0 = time.time()
