@@ -3,8 +3,8 @@
 ``multi_pose`` merge of several test scales that uses it.
 
 Rows are ``[x1, y1, x2, y2, score, x_0, y_0, ..., x_16, y_16]`` (float32, 39 columns). The
-algorithm is the one of ``soft_nms`` (:mod:`mmcenternet.tta.soft_nms`: in place, float32
-arithmetic, ``+1`` areas, return value ignored by the caller) with the original's handling of the
+algorithm is the one of ``soft_nms`` (:mod:`mmcenternet.tta.soft_nms`: in place, the same
+score decay, ``+1`` areas, return value ignored by the caller) with the original's handling of the
 joint columns 5..38: moved with the row when the best row is swapped to the front, but *swapped*
 with the last active row when a row is discarded, while columns 0..4 are *copied* from it. The
 stale rows past the active range therefore mix the box of one person with the joints of another,
@@ -14,31 +14,12 @@ from typing import List, Sequence
 
 import numpy as np
 
+from mmcenternet.tta.soft_nms import soft_nms_decay
+
 __all__ = ['soft_nms_39_inplace', 'merge_multi_pose_outputs']
 
 _F = np.float32
 _METHODS = {'hard': 0, 'linear': 1, 'gaussian': 2, 0: 0, 1: 1, 2: 2}
-
-
-def _decay(box: np.ndarray, rows: np.ndarray, sigma: np.float32, nt: np.float32,
-           method: int):
-    """Float32 score factor of each row against ``box`` and whether the two overlap."""
-    one = _F(1)
-    x1, y1, x2, y2 = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
-    area = (x2 - x1 + one) * (y2 - y1 + one)
-    iw = np.minimum(box[2], x2) - np.maximum(box[0], x1) + one
-    ih = np.minimum(box[3], y2) - np.maximum(box[1], y1) + one
-    overlap = (iw > 0) & (ih > 0)
-    with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
-        union = (box[2] - box[0] + one) * (box[3] - box[1] + one) + area - iw * ih
-        iou = iw * ih / union
-        if method == 2:  # exp in double of the float32 exponent, stored as float32
-            factor = np.exp((-(iou * iou) / sigma).astype(np.float64)).astype(np.float32)
-        elif method == 1:
-            factor = np.where(iou > nt, one - iou, one).astype(np.float32)
-        else:
-            factor = np.where(iou > nt, _F(0), one).astype(np.float32)
-    return factor, overlap
 
 
 def soft_nms_39_inplace(rows: np.ndarray,
@@ -75,7 +56,7 @@ def soft_nms_39_inplace(rows: np.ndarray,
             continue
         # Factors depend only on a row's box, so they are computed once per row of the active
         # range; ``origin[p]`` tells which of those rows currently sits at position p.
-        factor, overlap = _decay(rows[i, :4].copy(), rows[i + 1:n], sigma, nt, method)
+        factor, overlap = soft_nms_decay(rows[i, :4].copy(), rows[i + 1:n], sigma, nt, method)
         origin = list(range(n))
         pos = i + 1
         while pos < n:

@@ -4,43 +4,66 @@ merge that uses it.
 
 The original runs in place on a float32 array, keeps every row (it ignores its own ``keep``
 list), and overwrites a discarded row with a *copy* of the current last row, so the array ends
-with stale duplicates. All scalar arithmetic is float32 (C ``float``), the Gaussian weight is an
-``exp`` in double rounded to float32, and areas use the ``+1`` pixel convention. This module
+with stale duplicates. Its variables are float32 (C ``float``), areas use the ``+1`` pixel
+convention with the ``1`` a double literal (see :func:`soft_nms_decay`), and the Gaussian weight
+is an ``exp`` in double rounded to float32. This module
 reproduces those semantics step for step; :func:`merge_detections` with ``mode='corrected'``
 offers a conventional soft-NMS (rows below the threshold removed) beside it.
 """
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 import numpy as np
 
-__all__ = ['soft_nms_inplace', 'merge_detections', 'top_k_cut']
+__all__ = ['soft_nms_inplace', 'soft_nms_decay', 'merge_detections', 'top_k_cut']
 
 _METHODS = {'linear': 1, 'gaussian': 2, 'hard': 0, 1: 1, 2: 2, 0: 0}
 _F = np.float32
 
 
-def _weights(box: np.ndarray, rows: np.ndarray, sigma: np.float32, nt: np.float32,
-             method: int):
-    """Float32 decay factor of every row against ``box`` and whether the two overlap at all
-    (only overlapping rows are re-scored and threshold-tested by the original)."""
-    one = _F(1)
+def soft_nms_decay(box: np.ndarray, rows: np.ndarray, sigma: np.float32, nt: np.float32,
+                   method: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Float32 score factor of every row against ``box``, and whether the two overlap at all
+    (only overlapping rows are re-scored and threshold-tested by the original).
+
+    The arithmetic is that of the compiled original: its variables are C ``float``, but the
+    ``+ 1`` of the pixel convention is a C ``double`` literal in the generated code, so each
+    side length ``(x2 - x1) + 1`` and everything computed from it within one statement is
+    evaluated in double and rounded to float when stored: the areas, ``iw`` and ``ih``, and the
+    union (whose ``iw * ih`` term is a float product). The IoU is a float division, the Gaussian
+    factor an ``exp`` in double of the float exponent, rounded to float. This reproduces the
+    original's scores bit for bit; plain float32 arithmetic is off by an ulp per decay.
+
+    Args:
+        box: (4, ) float32 ``[x1, y1, x2, y2]`` of the selected row.
+        rows: (n, >=4) float32 rows to re-score.
+        sigma, nt: Float32 Gaussian parameter and IoU threshold (linear / hard methods).
+        method: 0 (hard), 1 (linear) or 2 (Gaussian).
+
+    Returns:
+        ``(factor, overlap)``: (n, ) float32 and (n, ) bool.
+    """
+    f64 = np.float64
+
+    def side(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        return (hi - lo).astype(f64) + 1.0  # float difference, double "+ 1.0"
+
     x1, y1, x2, y2 = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
-    tx1, ty1, tx2, ty2 = box[0], box[1], box[2], box[3]
-    area = (x2 - x1 + one) * (y2 - y1 + one)
-    iw = np.minimum(tx2, x2) - np.maximum(tx1, x1) + one
-    ih = np.minimum(ty2, y2) - np.maximum(ty1, y1) + one
+    area = (side(x2, x1) * side(y2, y1)).astype(np.float32)
+    iw = side(np.minimum(box[2], x2), np.maximum(box[0], x1)).astype(np.float32)
+    ih = side(np.minimum(box[3], y2), np.maximum(box[1], y1)).astype(np.float32)
     overlap = (iw > 0) & (ih > 0)
     with np.errstate(divide='ignore', invalid='ignore', over='ignore'):
-        ua = (tx2 - tx1 + one) * (ty2 - ty1 + one) + area - iw * ih
-        ov = iw * ih / ua
+        inter = iw * ih  # float product
+        union = (side(box[2:3], box[0:1]) * side(box[3:4], box[1:2]) + area.astype(f64) -
+                 inter.astype(f64)).astype(np.float32)
+        ov = inter / union
         if method == 1:
-            weight = np.where(ov > nt, one - ov, one).astype(np.float32)
+            factor = np.where(ov > nt, (1.0 - ov.astype(f64)).astype(np.float32), _F(1))
         elif method == 2:
-            # exp evaluated in double on the float32 exponent, stored as float32
-            weight = np.exp((-(ov * ov) / sigma).astype(np.float64)).astype(np.float32)
+            factor = np.exp((-(ov * ov) / sigma).astype(f64)).astype(np.float32)
         else:
-            weight = np.where(ov > nt, _F(0), one).astype(np.float32)
-    return weight.astype(np.float32), overlap
+            factor = np.where(ov > nt, _F(0), _F(1))
+    return factor.astype(np.float32), overlap
 
 
 def soft_nms_inplace(boxes: np.ndarray,
@@ -78,7 +101,7 @@ def soft_nms_inplace(boxes: np.ndarray,
         box = boxes[i, :4].copy()
         # Decay factors depend only on the row contents, so they can be computed up front for
         # every active row; the discard bookkeeping below then follows the original order.
-        weights, overlaps = _weights(box, boxes[i + 1:n], sigma, nt, method)
+        weights, overlaps = soft_nms_decay(box, boxes[i + 1:n], sigma, nt, method)
         pos = i + 1
         # ``source[p]``: which original row index currently sits at position p
         source = list(range(n))
