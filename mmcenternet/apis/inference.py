@@ -57,12 +57,7 @@ def load_detector(config: Union[str, Config],
 
     from mmcenternet.utils.setup_run import (UserError, check_checkpoint_matches,
                                              is_pose_config, load_config)
-    if isinstance(config, str):
-        cfg = load_config(config, cfg_options)
-    else:
-        cfg = copy.deepcopy(config)
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
+    cfg = load_config(config, cfg_options)
     if is_pose_config(cfg):
         raise UserError(f'{cfg.filename} is a pose config; this tool handles detection configs '
                         '(use tools/test.py for pose models)')

@@ -208,17 +208,10 @@ def init_onnxruntime_detector(config, onnx_file: str, cfg_options: Optional[dict
     The counterpart of :func:`mmcenternet.apis.load_detector`: the model has ``cfg`` and
     ``dataset_meta`` (class names from the config) set.
     """
-    import copy
-
     from mmengine.registry import init_default_scope
 
     from mmcenternet.utils.setup_run import is_pose_config, load_config
-    if isinstance(config, str):
-        cfg = load_config(config, cfg_options)
-    else:
-        cfg = copy.deepcopy(config)
-        if cfg_options:
-            cfg.merge_from_dict(cfg_options)
+    cfg = load_config(config, cfg_options)
     if is_pose_config(cfg):
         raise UserError(f'{cfg.filename} is a pose config; this tool handles detection configs '
                         '(use tools/test.py --backend onnxruntime for pose models)')

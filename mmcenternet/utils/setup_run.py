@@ -4,11 +4,12 @@
 Every check here turns a mistake that mmengine would report deep inside a 40-line traceback
 into one message that names the config key, file or checkpoint at fault.
 """
+import copy
 import difflib
 import os
 import os.path as osp
 import sys
-from typing import Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 import torch
 import torch.distributed as dist
@@ -47,11 +48,17 @@ def run_cli(main: Callable[[], None]) -> None:
         raise
 
 
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Read a config (and overrides), with a clear message when the file is missing."""
-    if not osp.isfile(path):
+def load_config(path: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
+    """Read a config (and overrides), with a clear message when the file is missing.
+
+    A :class:`Config` object is copied (the caller's stays unchanged) and gets the overrides.
+    """
+    if isinstance(path, Config):
+        cfg = copy.deepcopy(path)
+    elif not osp.isfile(path):
         raise UserError(f'config file not found: {path}')
-    cfg = Config.fromfile(path)
+    else:
+        cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

@@ -19,11 +19,17 @@ import glob
 import json
 import os
 import os.path as osp
+import pickle
+import re
 import subprocess
 import sys
 
+import cv2
+import numpy as np
 import pytest
+from mmengine.registry import DefaultScope
 
+from mmcenternet.apis import inference_pose, load_pose_estimator
 from mmcenternet.utils.synthetic_keypoints import make_stick_figures_dataset
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -75,6 +81,12 @@ EPOCHS, BATCH, LR, WARMUP = 80, 4, 2e-3, 50
 MIN_AP, MIN_AP50 = 0.5, 0.8
 
 
+@pytest.fixture(autouse=True)
+def pose_scope():
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        yield
+
+
 @pytest.mark.slow
 def test_pose_learns(tmp_path):
     root = str(tmp_path / 'data')
@@ -96,3 +108,30 @@ def test_pose_learns(tmp_path):
     ap, ap50 = final['coco/AP'], final['coco/AP .5']
     print(f'learned: keypoint AP {ap:.3f}, AP50 {ap50:.3f} after {EPOCHS} epochs')
     assert ap >= MIN_AP and ap50 >= MIN_AP50, (ap, ap50)
+
+    # The image demo draws the learned persons (docs/getting_started.md), and the inference
+    # function behind it predicts what tools/test.py predicts.
+    ckpt = osp.join(work_dir, f'epoch_{EPOCHS}.pth')
+    out_dir = str(tmp_path / 'drawn')
+    proc = subprocess.run([
+        sys.executable, 'tools/misc/image_demo.py', osp.join(root, 'train'), str(config), ckpt,
+        '--out-dir', out_dir, '--max-images', '3', '--score-thr', '0.3'
+    ], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    found = re.findall(r'train_\d+\.png: (\d+) person\(s\) >= 0.3', proc.stdout)
+    assert len(found) == 3 and all(int(n) >= 1 for n in found), proc.stdout
+    assert sorted(os.listdir(out_dir)) == [f'train_{i:05d}.png' for i in range(3)]
+    assert cv2.imread(osp.join(out_dir, 'train_00000.png')).shape == (512, 512, 3)
+
+    dump = str(tmp_path / 'test.pkl')
+    proc = subprocess.run([sys.executable, 'tools/test.py', str(config), ckpt, '--out', dump,
+                           '--work-dir', str(tmp_path / 'test')], cwd=REPO, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(dump, 'rb') as f:
+        first = [s for s in pickle.load(f) if int(s['img_id']) == 1][0]['pred_instances']
+    model = load_pose_estimator(str(config), ckpt)
+    path = osp.join(root, 'train', 'train_00000.png')
+    pred = inference_pose(model, cv2.imread(path), img_path=path).pred_instances
+    np.testing.assert_allclose(pred.keypoints, first['keypoints'], atol=1e-4)
+    np.testing.assert_allclose(pred.bbox_scores, first['bbox_scores'], atol=1e-6)

@@ -1,9 +1,12 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
-"""Detect objects in an image or a folder of images and save the drawn results as PNG files.
+"""Detect objects (or persons and their joints) in an image or a folder of images and save the
+drawn results as PNG files.
 
-Boxes are drawn with their class names and scores (those at or above ``--score-thr``); the
-predictions themselves come from mmdet's ``inference_detector``, exactly as ``tools/test.py``
-computes them.
+Detection configs: boxes with their class names and scores (those at or above ``--score-thr``);
+the predictions come from mmdet's ``inference_detector``, exactly as ``tools/test.py`` computes
+them. Pose configs: every person scoring at least ``--score-thr`` with its box, score, skeleton
+and joints; the predictions come from the config's test path (flip test as configured), as in
+``tools/test.py``.
 
 Examples:
     python tools/misc/image_demo.py data/demo/val/val_00000.png \\
@@ -14,6 +17,8 @@ Examples:
         --score-thr 0.3 --device cuda
     python tools/misc/image_demo.py photos/ configs/centernet/dla34_2x_coco.py \\
         --backend onnxruntime --onnx dla34.onnx     # tools/deployment/export_onnx.py --dynamic
+    python tools/misc/image_demo.py photos/ configs/centernet_pose/dla34_3x_coco.py \\
+        checkpoints/pose_dla34_3x.pth --out-dir outputs/pose
 """
 import argparse
 import math
@@ -36,7 +41,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Draw the detections of a model on images (PNG files)')
     parser.add_argument('input', help='an image file or a folder of images')
-    parser.add_argument('config', help='detection config file')
+    parser.add_argument('config', help='detection or pose config file')
     parser.add_argument('checkpoint', nargs='?',
                         help='checkpoint file (not needed with --backend onnxruntime)')
     parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default=None,
@@ -106,11 +111,43 @@ def enlarge_for_drawing(img, result, draw_size: int):
     return img, drawn
 
 
+def draw_poses(args, files) -> None:
+    """The pose branch of :func:`main`: persons, skeletons and joints into PNG files."""
+    import cv2
+
+    from mmcenternet.apis import draw_pose, inference_pose, load_pose_estimator
+    model = load_pose_estimator(args.config, args.checkpoint, device=args.device,
+                                cfg_options=args.cfg_options)
+    os.makedirs(args.out_dir, exist_ok=True)
+    for path in files:
+        img = cv2.imread(path, cv2.IMREAD_COLOR)
+        if img is None:
+            raise UserError(f'failed to load image {path}')
+        pred = inference_pose(model, img, img_path=path).pred_instances
+        h, w = img.shape[:2]
+        scale = max(int(math.ceil(args.draw_size / max(h, w))), 1) if args.draw_size else 1
+        out_file = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + '.png')
+        cv2.imwrite(out_file, draw_pose(img, pred, args.score_thr, meta=model.dataset_meta,
+                                        scale=scale))
+        scores = [float(s) for s in pred.bbox_scores if s >= args.score_thr]
+        found = ', '.join(f'{s:.2f}' for s in scores[:5]) + (' ...' if len(scores) > 5 else '')
+        print(f'{path}: {len(scores)} person(s) >= {args.score_thr:g}'
+              f'{" (scores " + found + ")" if scores else ""} -> {out_file}')
+    print(f'drawn images: {osp.abspath(args.out_dir)}')
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if not 0 <= args.score_thr <= 1:
         raise UserError(f'--score-thr must be within [0, 1], got {args.score_thr}')
     files = list_images(args.input, args.max_images)
+
+    from mmcenternet.utils.setup_run import is_pose_config, load_config
+    if is_pose_config(load_config(args.config, args.cfg_options)):
+        if args.backend != 'pytorch':
+            raise UserError('the image demo runs pose configs with PyTorch only (give a '
+                            'checkpoint instead of --onnx)')
+        return draw_poses(args, files)
 
     import mmcv
     from mmdet.apis import inference_detector
