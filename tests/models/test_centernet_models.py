@@ -69,6 +69,33 @@ def test_loss_and_backward_on_a_tiny_batch():
     assert model.backbone.base_layer[0].weight.grad is not None
 
 
+def test_losses_and_decoding_stay_fp32_under_autocast():
+    """Mixed precision (``--amp``): the network runs in low precision, the heat-map sigmoid,
+    losses and decoding in fp32. Checked with CPU autocast (bfloat16), the same code path as
+    CUDA fp16 autocast."""
+    torch.manual_seed(0)
+    model = MODELS.build(small_dla_cfg().model)
+    model.train()
+    s = DetDataSample(metainfo=dict(img_shape=(64, 64), batch_input_shape=(64, 64)))
+    s.gt_instances = InstanceData(bboxes=torch.tensor([[4., 4., 30., 40.]]),
+                                  labels=torch.tensor([1]))
+    x = torch.randn(1, 3, 64, 64)
+    full = model(x, [s], mode='loss')
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        outs = model(x, mode='tensor')
+        assert outs[0].dtype == torch.bfloat16  # the network did run in low precision
+        mixed = model(x, [s], mode='loss')
+    for name, value in mixed.items():
+        assert value.dtype == torch.float32, name
+        assert torch.isfinite(value) and value.item() == pytest.approx(full[name].item(), rel=0.1)
+    sum(mixed.values()).backward()
+    model.eval()
+    s.set_metainfo(dict(ori_shape=(64, 64), scale_factor=(1.0, 1.0), border=[0, 64, 0, 64]))
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        pred = model.predict(x, [s])[0].pred_instances
+    assert pred.bboxes.dtype == torch.float32 and pred.scores.dtype == torch.float32
+
+
 def test_empty_image_loss_is_finite():
     model = MODELS.build(small_dla_cfg().model)
     s = DetDataSample(metainfo=dict(img_shape=(64, 64)))
