@@ -106,6 +106,14 @@ def apply_tta(cfg, args) -> None:
 
 
 def enable_visualization(cfg, args) -> None:
+    if is_pose_config(cfg):
+        # mmpose's visualizer needs torchvision: pose pictures are drawn by mmcenternet's hook
+        if args.show:
+            raise UserError('--show (a window) is not available for pose configs; save the '
+                            'pictures with --show-dir DIR')
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='CenterNetPoseDrawHook', out_dir=args.show_dir)]
+        return
     hooks = cfg.default_hooks
     if 'visualization' not in hooks:
         raise UserError(f'{cfg.filename} has no default_hooks.visualization to draw with')

@@ -3,6 +3,7 @@
 from .mmpose_compat import allow_mmpose_without_torchvision
 from .centernet_pose_head import CenterNetPoseHead
 from .dataset import CenterNetCocoPoseDataset
+from .draw_hook import CenterNetPoseDrawHook
 from .decode import COCO_FLIP_PAIRS, merge_flip_outputs, multi_pose_decode
 from .estimator import CenterNetPoseEstimator, map_points_to_image
 from .metric import CenterNetCocoPoseMetric
@@ -14,7 +15,7 @@ allow_mmpose_without_torchvision()
 
 __all__ = [
     'allow_mmpose_without_torchvision',
-    'CenterNetPoseHead',
+    'CenterNetPoseHead', 'CenterNetPoseDrawHook',
     'CenterNetCocoPoseDataset', 'COCO_FLIP_PAIRS', 'merge_flip_outputs', 'multi_pose_decode',
     'CenterNetPoseEstimator', 'map_points_to_image', 'CenterNetCocoPoseMetric',
     'CenterNetPoseTargetGenerator', 'COCO_FLIP_INDICES', 'CenterNetPoseRandomAffine',

@@ -1,4 +1,5 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 from .det_visualizer import CenterNetDetVisualizer, ordered_corners
+from .pose_drawing import draw_pose
 
-__all__ = ['CenterNetDetVisualizer', 'ordered_corners']
+__all__ = ['CenterNetDetVisualizer', 'ordered_corners', 'draw_pose']

@@ -125,9 +125,11 @@ def test_pose_learns(tmp_path):
 
     dump = str(tmp_path / 'test.pkl')
     proc = subprocess.run([sys.executable, 'tools/test.py', str(config), ckpt, '--out', dump,
-                           '--work-dir', str(tmp_path / 'test')], cwd=REPO, capture_output=True,
-                          text=True)
+                           '--work-dir', str(tmp_path / 'test'), '--show-dir', 'vis'], cwd=REPO,
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    drawn = glob.glob(str(tmp_path / 'test' / '*' / 'vis' / '*.png'))
+    assert sorted(osp.basename(p) for p in drawn) == [f'train_{i:05d}.png' for i in range(16)]
     with open(dump, 'rb') as f:
         first = [s for s in pickle.load(f) if int(s['img_id']) == 1][0]['pred_instances']
     model = load_pose_estimator(str(config), ckpt)
