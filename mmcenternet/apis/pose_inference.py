@@ -24,8 +24,9 @@ __all__ = ['load_pose_estimator', 'inference_pose', 'draw_pose']
 def load_pose_estimator(config: Union[str, Config],
                         checkpoint: Optional[str] = None,
                         device: str = 'cpu',
-                        cfg_options: Optional[dict] = None) -> torch.nn.Module:
-    """Build a pose model for inference and load its checkpoint.
+                        cfg_options: Optional[dict] = None,
+                        onnx_file: Optional[str] = None) -> torch.nn.Module:
+    """Build a pose model for inference and load its checkpoint (or run an ONNX export).
 
     A missing file, an unconverted original checkpoint or one of another architecture raises
     :class:`~mmcenternet.utils.setup_run.UserError` with a one-line message.
@@ -35,6 +36,9 @@ def load_pose_estimator(config: Union[str, Config],
         checkpoint: Checkpoint path, or ``None`` (random weights: timing only).
         device: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
         cfg_options: Config overrides.
+        onnx_file: Raw-maps ONNX export of this config (``tools/deployment/export_onnx.py
+            --dynamic``): the network runs in onnxruntime, everything else as in PyTorch
+            (``checkpoint`` is then not used).
 
     Returns:
         The model in eval mode, with ``cfg`` and ``dataset_meta`` (keypoint names, skeleton,
@@ -54,12 +58,17 @@ def load_pose_estimator(config: Union[str, Config],
         raise UserError(f'--device {device}: no CUDA GPU is visible; use --device cpu')
     if cfg.model.get('backbone', {}).get('init_cfg') is not None:
         cfg.model.backbone.init_cfg = None  # the weights come from the checkpoint
-    if checkpoint is not None:
-        check_checkpoint_matches(cfg, checkpoint)
     init_default_scope('mmpose')
-    model = MODELS.build(cfg.model)
-    if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu')
+    if onnx_file is not None:
+        from mmcenternet.deployment.onnxruntime_model import build_onnxruntime_model
+        model = build_onnxruntime_model(onnx_file, cfg.model, config_name=cfg.filename)
+        device = 'cpu'  # onnxruntime holds the network; the rest runs on the CPU
+    else:
+        if checkpoint is not None:
+            check_checkpoint_matches(cfg, checkpoint)
+        model = MODELS.build(cfg.model)
+        if checkpoint is not None:
+            load_checkpoint(model, checkpoint, map_location='cpu')
     model.cfg = cfg
     dataset = cfg.test_dataloader.dataset
     dataset_cls = DATASETS.get(dataset.type)

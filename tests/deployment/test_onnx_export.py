@@ -11,6 +11,7 @@
   another config, a decoded or fixed-size file, the deploy packages missing.
 """
 import json
+import os
 import os.path as osp
 import pickle
 import re
@@ -324,6 +325,15 @@ def test_tools_test_onnxruntime_backend_pose_flip(golden, tmp_path):
         r = ref[f'img{int(s["img_id"])}']
         assert len(rows) == len(r)
         assert _match(r, rows) >= 0.99 * len(r)
+
+    # the image demo draws persons from the same ONNX file
+    e2e_dir = osp.dirname(golden_path('e2e', 'annotations_e2e.json'))
+    image = [i['file_name'] for i in ann['images']][0]
+    proc = _run('tools/misc/image_demo.py', osp.join(e2e_dir, image), NETS['dla_34_multi_pose'],
+                '--onnx', g['onnx'], '--out-dir', str(tmp_path / 'drawn'), '--score-thr', '0')
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f'{image}: 100 person(s) >= 0' in proc.stdout
+    assert os.listdir(tmp_path / 'drawn') == [osp.splitext(image)[0] + '.png']
 
 
 DOC = osp.join(REPO, 'docs', 'deployment.md')

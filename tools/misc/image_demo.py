@@ -116,8 +116,14 @@ def draw_poses(args, files) -> None:
     import cv2
 
     from mmcenternet.apis import draw_pose, inference_pose, load_pose_estimator
+    if args.backend == 'onnxruntime':
+        from mmcenternet.deployment.utils import require
+        require('onnxruntime')
+        if not osp.isfile(args.onnx):
+            raise UserError(f'ONNX file not found: {args.onnx}')
     model = load_pose_estimator(args.config, args.checkpoint, device=args.device,
-                                cfg_options=args.cfg_options)
+                                cfg_options=args.cfg_options,
+                                onnx_file=args.onnx if args.backend == 'onnxruntime' else None)
     os.makedirs(args.out_dir, exist_ok=True)
     for path in files:
         img = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -144,9 +150,6 @@ def main(argv=None) -> None:
 
     from mmcenternet.utils.setup_run import is_pose_config, load_config
     if is_pose_config(load_config(args.config, args.cfg_options)):
-        if args.backend != 'pytorch':
-            raise UserError('the image demo runs pose configs with PyTorch only (give a '
-                            'checkpoint instead of --onnx)')
         return draw_poses(args, files)
 
     import mmcv
