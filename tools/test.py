@@ -78,18 +78,18 @@ def parse_args(argv=None):
 
 def apply_tta(cfg, args) -> None:
     """Wrap the model for the original's flip / multi-scale test."""
-    if is_pose_config(cfg):
-        # Pose models do flip testing inside the estimator (CenterNet's multi_pose default).
-        if args.tta or args.tta_scales:
-            raise UserError(f'{cfg.filename}: pose configs have no multi-scale test (the '
-                            'model-zoo setting is the flip test, on by default); use --flip '
-                            'or --no-flip')
+    pose = is_pose_config(cfg)
+    if pose:
+        # Pose models do flip testing inside the estimator (CenterNet's multi_pose default);
+        # the multi-scale test wraps the estimator like the detection one.
         cfg.model.setdefault('test_cfg', ConfigDict())['flip_test'] = True
-        return
+        if not (args.tta or args.tta_scales):
+            return
     if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+        base = 'centernet_pose_tta.py' if pose else 'centernet_tta.py'
         raise UserError(f'{cfg.filename} defines no tta_model / tta_pipeline; inherit '
-                        'configs/_base_/centernet_tta.py')
-    scales = [1.0] if args.flip and not args.tta else args.tta_scales
+                        f'configs/_base_/{base}')
+    scales = [1.0] if args.flip and not args.tta and not pose else args.tta_scales
     pipeline = deepcopy(cfg.tta_pipeline)
     tta = [t for t in pipeline if t['type'] == 'TestTimeAug']
     if scales is not None and tta:

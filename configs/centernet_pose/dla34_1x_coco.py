@@ -3,7 +3,8 @@
 # Original model zoo (COCO val2017 keypoint AP, flip test): 54.7.
 _base_ = [
     '../_base_/models/centernet_pose_dla34.py', '../_base_/datasets/coco_keypoints_centernet.py',
-    '../_base_/schedules/adam_140e.py', '../_base_/pose_runtime.py'
+    '../_base_/schedules/adam_140e.py', '../_base_/pose_runtime.py',
+    '../_base_/centernet_pose_tta.py'
 ]
 
 # ---------------------------------------------------------------- initialisation

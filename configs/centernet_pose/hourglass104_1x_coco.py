@@ -5,7 +5,7 @@
 _base_ = [
     '../_base_/models/centernet_pose_hourglass104.py',
     '../_base_/datasets/coco_keypoints_centernet.py', '../_base_/schedules/adam_50e.py',
-    '../_base_/pose_runtime.py'
+    '../_base_/pose_runtime.py', '../_base_/centernet_pose_tta.py'
 ]
 
 # ---------------------------------------------------------------- data
@@ -21,6 +21,23 @@ test_pipeline = [
 train_dataloader = dict(batch_size=6)  # base: 16 (DLA-34)
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))  # the 127 padding above
 test_dataloader = val_dataloader
+
+# ---------------------------------------------------------------- test-time augmentation
+# As configs/_base_/centernet_pose_tta.py (same scales), padded to multiples of 128.
+tta_pipeline = [
+    dict(type='LoadImage', backend_args=None),
+    dict(
+        type='TestTimeAug',
+        transforms=[
+            [dict(type='CenterNetTestResize', scale=s) for s in (0.5, 0.75, 1.0, 1.25, 1.5)],
+            [dict(type='CenterNetPad', size_mask=127)],  # multiples of 128, not 32
+            [
+                dict(type='PackPoseInputs',
+                     meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape',
+                                'flip_indices', 'homography_matrix', 'raw_ann_info'))
+            ],
+        ])
+]
 
 # ---------------------------------------------------------------- schedule
 optim_wrapper = dict(optimizer=dict(lr=2.5e-4))  # the original lr for a total batch of 24

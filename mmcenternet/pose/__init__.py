@@ -10,6 +10,7 @@ from .metric import CenterNetCocoPoseMetric
 from .soft_nms_39 import merge_multi_pose_outputs, soft_nms_39_inplace
 from .targets import CenterNetPoseTargetGenerator
 from .transforms import COCO_FLIP_INDICES, CenterNetPoseRandomAffine
+from .tta import CenterNetPoseTTAModel
 
 allow_mmpose_without_torchvision()
 
@@ -19,5 +20,5 @@ __all__ = [
     'CenterNetCocoPoseDataset', 'COCO_FLIP_PAIRS', 'merge_flip_outputs', 'multi_pose_decode',
     'CenterNetPoseEstimator', 'map_points_to_image', 'CenterNetCocoPoseMetric',
     'CenterNetPoseTargetGenerator', 'COCO_FLIP_INDICES', 'CenterNetPoseRandomAffine',
-    'merge_multi_pose_outputs', 'soft_nms_39_inplace'
+    'merge_multi_pose_outputs', 'soft_nms_39_inplace', 'CenterNetPoseTTAModel'
 ]

@@ -48,6 +48,11 @@ def test_config_is_the_original_recipe(name, epochs, milestones):
         assert [t['size_mask'] for t in pipeline if t['type'] == 'CenterNetPad'] == [127]
     assert cfg.model.data_preprocessor.pad_size_divisor == 128
     assert cfg.model.test_cfg.flip_test is True
+    # multi-scale test (--tta): the original's scales, every view padded to multiples of 128
+    assert cfg.tta_model.type == 'CenterNetPoseTTAModel'
+    tta = [t for t in cfg.tta_pipeline if t['type'] == 'TestTimeAug'][0]
+    assert [t['scale'] for t in tta['transforms'][0]] == [0.5, 0.75, 1.0, 1.25, 1.5]
+    assert [t['size_mask'] for t in tta['transforms'][1]] == [127]
     affine = cfg.train_dataloader.dataset.pipeline[1]
     assert affine['type'] == 'CenterNetPoseRandomAffine' and affine['input_size'] == (512, 512)
 
