@@ -194,8 +194,8 @@ class CenterNetPoseHead(BaseHead):
         cfg.update(test_cfg or {})
         if cfg.get('multiscale_test', False):
             raise NotImplementedError(
-                'CenterNetPoseHead has no multi-scale test; use flip_test (the original '
-                'multi_pose evaluation setting)')
+                "CenterNetPoseHead decodes one scale; mmpose's multiscale_test is not used: the "
+                "original's multi-scale test is CenterNetPoseTTAModel (tools/test.py --tta)")
         if cfg.get('flip_test', False):
             if not (isinstance(feats, (list, tuple)) and len(feats) == 2 and
                     isinstance(feats[0], (list, tuple))):
