@@ -160,7 +160,7 @@ def test_multiscale_test_is_refused(cfg):
     from mmcenternet.pose import CenterNetPoseHead
     with DefaultScope.overwrite_default_scope('mmpose'):
         head = CenterNetPoseHead(in_channels=4, head_conv=4)
-    with pytest.raises(NotImplementedError, match='flip_test'):
+    with pytest.raises(NotImplementedError, match='CenterNetPoseTTAModel'):
         head.predict((torch.zeros(1, 4, 8, 8), ), [], dict(multiscale_test=True))
 
 
