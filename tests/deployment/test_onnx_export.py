@@ -326,6 +326,18 @@ def test_tools_test_onnxruntime_backend_pose_flip(golden, tmp_path):
         assert len(rows) == len(r)
         assert _match(r, rows) >= 0.99 * len(r)
 
+    # the multi-scale test wraps the onnxruntime model too; one scale is the flip test
+    out_tta = str(tmp_path / 'preds_tta.pkl')
+    proc = _run('tools/test.py', NETS['dla_34_multi_pose'], '--backend', 'onnxruntime',
+                '--onnx', g['onnx'], '--out', out_tta, '--work-dir', str(tmp_path), '--tta',
+                '--tta-scales', '1', *_e2e_options(ann_file))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(out_tta, 'rb') as f:
+        tta = {int(s['img_id']): s['pred_instances'] for s in pickle.load(f)}
+    for s in samples:
+        for key in ('keypoints', 'bboxes', 'bbox_scores'):
+            np.testing.assert_array_equal(tta[int(s['img_id'])][key], s['pred_instances'][key])
+
     # the image demo draws persons from the same ONNX file
     e2e_dir = osp.dirname(golden_path('e2e', 'annotations_e2e.json'))
     image = [i['file_name'] for i in ann['images']][0]
