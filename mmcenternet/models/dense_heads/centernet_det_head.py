@@ -11,7 +11,6 @@ from torch import Tensor
 
 from mmcenternet.registry import DET_MODELS, TASK_UTILS
 from .centernet_base_head import CenterNetBaseHead
-from .centernet_head_module import CenterNetHeadModule
 
 
 def project_to_image(bboxes: Tensor, img_meta: dict) -> Tensor:
@@ -84,24 +83,16 @@ class CenterNetDetHead(CenterNetBaseHead):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.stride = stride
-        self.num_stacks = num_stacks
         heads = dict(hm=num_classes, wh=2)
         if loss_offset is not None:
             heads['reg'] = 2
-        self.head_module = CenterNetHeadModule(
-            in_channels, heads, head_conv=head_conv, num_stacks=num_stacks,
-            branch_init=branch_init)
+        super().__init__(num_classes, in_channels, heads, head_conv, num_stacks, branch_init,
+                         stride, train_cfg=train_cfg, test_cfg=test_cfg, init_cfg=init_cfg)
         self.bbox_coder = TASK_UTILS.build(bbox_coder)
         self.target_generator = TASK_UTILS.build(target_generator)
         self.loss_center_heatmap = DET_MODELS.build(loss_center_heatmap)
         self.loss_wh = DET_MODELS.build(loss_wh)
         self.loss_offset = DET_MODELS.build(loss_offset) if loss_offset is not None else None
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg if test_cfg is not None else dict()
 
     # ------------------------------------------------------------------ training
     def loss_by_feat(self, outs: Sequence[Tensor], batch_gt_instances: InstanceList) -> dict:

@@ -14,7 +14,6 @@ from mmcenternet.registry import DET_MODELS, TASK_UTILS
 from mmcenternet.tta.soft_nms import merge_detections
 from .centernet_det_head import project_to_image
 from .centernet_base_head import CenterNetBaseHead
-from .centernet_head_module import CenterNetHeadModule
 
 PARTS = ('t', 'l', 'b', 'r')
 MODES = ('faithful', 'corrected')
@@ -87,26 +86,18 @@ class CenterNetExdetHead(CenterNetBaseHead):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.stride = stride
-        self.num_stacks = num_stacks
-        self.agnostic_ex = agnostic_ex
         num_ex = 1 if agnostic_ex else num_classes
         heads = {f'hm_{p}': num_ex for p in PARTS}
         heads['hm_c'] = num_classes
         if loss_offset is not None:
             heads.update({f'reg_{p}': 2 for p in PARTS})
-        self.head_module = CenterNetHeadModule(
-            in_channels, heads, head_conv=head_conv, num_stacks=num_stacks,
-            branch_init=branch_init)
+        super().__init__(num_classes, in_channels, heads, head_conv, num_stacks, branch_init,
+                         stride, train_cfg=train_cfg, test_cfg=test_cfg, init_cfg=init_cfg)
+        self.agnostic_ex = agnostic_ex
         self.decoder = TASK_UTILS.build(decoder)
         self.target_generator = TASK_UTILS.build(target_generator)
         self.loss_heatmap = DET_MODELS.build(loss_heatmap)
         self.loss_offset = DET_MODELS.build(loss_offset) if loss_offset is not None else None
-        self.train_cfg = train_cfg
-        self.test_cfg = dict(test_cfg) if test_cfg is not None else dict()
         mode = self.test_cfg.get('mode', 'faithful')
         if mode not in MODES:
             raise ValueError(f'test_cfg.mode must be one of {MODES}, got {mode!r}')
