@@ -9,13 +9,13 @@ annotated object can be seen. The same seed always gives the same files.
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
 
 __all__ = ['SHAPE_CLASSES', 'make_shapes_dataset', 'POLYGON_CLASSES',
-           'make_polygon_shapes_dataset']
+           'make_polygon_shapes_dataset', 'CocoSplitWriter']
 
 SHAPE_CLASSES = ('rectangle', 'ellipse', 'triangle', 'cross')
 
@@ -74,6 +74,49 @@ def _draw_shape(img: np.ndarray, cls: int, box: Sequence[float], colour) -> None
         cv2.rectangle(img, (x1, cy - th), (x2, cy + th), colour, -1)
 
 
+class CocoSplitWriter:
+    """Collects one generated split and writes it as ``<root>/<split>/<split>_NNNNN.png`` plus a
+    COCO json in ``<root>/annotations/`` (image ids from 1, annotation ids in adding order).
+
+    Args:
+        out_dir: Dataset root.
+        split: Image sub-folder and file-name prefix.
+        ann_name: Annotation file name (default ``<split>.json``).
+    """
+
+    def __init__(self, out_dir: str, split: str, ann_name: Optional[str] = None) -> None:
+        self.root, self.split = out_dir, split
+        self.img_dir = osp.join(out_dir, split)
+        self.ann_file = osp.join(out_dir, 'annotations', ann_name or f'{split}.json')
+        os.makedirs(self.img_dir, exist_ok=True)
+        os.makedirs(osp.dirname(self.ann_file), exist_ok=True)
+        self.images: List[dict] = []
+        self.annotations: List[dict] = []
+
+    def add_annotation(self, image_id: int, category_id: int, box: Sequence[float], area: float,
+                       **fields) -> None:
+        """One object: ``box`` as ``(x1, y1, x2, y2)``, written as COCO ``[x, y, w, h]``."""
+        x1, y1, x2, y2 = box
+        self.annotations.append(
+            dict(id=len(self.annotations) + 1, image_id=image_id, category_id=category_id,
+                 bbox=[round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
+                 area=round(float(area), 2), iscrowd=0, **fields))
+
+    def add_image(self, index: int, img: np.ndarray) -> None:
+        """Write image ``index`` (0-based; its id is ``index + 1``)."""
+        name = f'{self.split}_{index:05d}.png'
+        cv2.imwrite(osp.join(self.img_dir, name), img)
+        self.images.append(dict(id=index + 1, file_name=name, width=img.shape[1],
+                                height=img.shape[0]))
+
+    def save(self, categories: List[dict]) -> Dict[str, str]:
+        """Write the json; returns ``{'root', 'ann_file', 'img_dir'}``."""
+        with open(self.ann_file, 'w') as f:
+            json.dump(dict(images=self.images, annotations=self.annotations,
+                           categories=categories), f)
+        return dict(root=self.root, ann_file=self.ann_file, img_dir=self.img_dir)
+
+
 def make_shapes_dataset(out_dir: str,
                         num_images: int = 200,
                         img_size: Sequence[int] = (160, 128),
@@ -100,13 +143,7 @@ def make_shapes_dataset(out_dir: str,
     """
     rng = np.random.RandomState(seed)
     w, h = int(img_size[0]), int(img_size[1])
-    img_dir = osp.join(out_dir, split)
-    ann_dir = osp.join(out_dir, 'annotations')
-    os.makedirs(img_dir, exist_ok=True)
-    os.makedirs(ann_dir, exist_ok=True)
-    images: List[dict] = []
-    annotations: List[dict] = []
-    ann_id = 1
+    out = CocoSplitWriter(out_dir, split)
     for i in range(num_images):
         img = _background(rng, h, w)
         bg_mean = img.reshape(-1, 3).mean(0)
@@ -133,19 +170,10 @@ def make_shapes_dataset(out_dir: str,
             x2, y2 = min(box[2], w - 1.0), min(box[3], h - 1.0)
             if x2 - x1 < 2 or y2 - y1 < 2:
                 continue
-            annotations.append(
-                dict(id=ann_id, image_id=i + 1, category_id=cls + 1,
-                     bbox=[round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
-                     area=round((x2 - x1) * (y2 - y1), 2), iscrowd=0))
-            ann_id += 1
-        name = f'{split}_{i:05d}.png'
-        cv2.imwrite(osp.join(img_dir, name), img)
-        images.append(dict(id=i + 1, file_name=name, width=w, height=h))
-    categories = [dict(id=k + 1, name=n, supercategory='shape') for k, n in enumerate(SHAPE_CLASSES)]
-    ann_file = osp.join(ann_dir, f'{split}.json')
-    with open(ann_file, 'w') as f:
-        json.dump(dict(images=images, annotations=annotations, categories=categories), f)
-    return dict(root=out_dir, ann_file=ann_file, img_dir=img_dir)
+            out.add_annotation(i + 1, cls + 1, (x1, y1, x2, y2), (x2 - x1) * (y2 - y1))
+        out.add_image(i, img)
+    return out.save([dict(id=k + 1, name=n, supercategory='shape')
+                     for k, n in enumerate(SHAPE_CLASSES)])
 
 
 POLYGON_CLASSES = ('diamond', 'triangle', 'pentagon')
@@ -191,12 +219,7 @@ def make_polygon_shapes_dataset(out_dir: str,
     """
     rng = np.random.RandomState(seed)
     w, h = int(img_size[0]), int(img_size[1])
-    img_dir = osp.join(out_dir, split)
-    ann_dir = osp.join(out_dir, 'annotations')
-    os.makedirs(img_dir, exist_ok=True)
-    os.makedirs(ann_dir, exist_ok=True)
-    images: List[dict] = []
-    annotations: List[dict] = []
+    out = CocoSplitWriter(out_dir, split)
     for i in range(num_images):
         img = _background(rng, h, w)
         bg_mean = img.reshape(-1, 3).mean(0)
@@ -215,18 +238,8 @@ def make_polygon_shapes_dataset(out_dir: str,
             placed.append(box)
             cv2.fillPoly(img, [np.round(pts).astype(np.int32)], _contrasting_colour(rng, bg_mean))
             poly = [round(float(v), 2) for v in pts.reshape(-1)]
-            x1, y1, x2, y2 = box
-            annotations.append(
-                dict(id=len(annotations) + 1, image_id=i + 1, category_id=cls + 1,
-                     segmentation=[poly],
-                     bbox=[round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
-                     area=round(float(cv2.contourArea(pts.astype(np.float32))), 2), iscrowd=0))
-        name = f'{split}_{i:05d}.png'
-        cv2.imwrite(osp.join(img_dir, name), img)
-        images.append(dict(id=i + 1, file_name=name, width=w, height=h))
-    categories = [dict(id=k + 1, name=n, supercategory='shape')
-                  for k, n in enumerate(POLYGON_CLASSES)]
-    ann_file = osp.join(ann_dir, f'{split}.json')
-    with open(ann_file, 'w') as f:
-        json.dump(dict(images=images, annotations=annotations, categories=categories), f)
-    return dict(root=out_dir, ann_file=ann_file, img_dir=img_dir)
+            out.add_annotation(i + 1, cls + 1, box, cv2.contourArea(pts.astype(np.float32)),
+                               segmentation=[poly])
+        out.add_image(i, img)
+    return out.save([dict(id=k + 1, name=n, supercategory='shape')
+                     for k, n in enumerate(POLYGON_CLASSES)])

@@ -9,15 +9,12 @@ overlap, and some joints cut by the image border. The same seed always gives the
 Because the joint colours say left from right, the set is meant for training without horizontal
 flips and testing without the flip test.
 """
-import json
-import os
-import os.path as osp
 from typing import Dict, List, Sequence
 
 import cv2
 import numpy as np
 
-from .synthetic_data import _background, _overlap
+from .synthetic_data import CocoSplitWriter, _background, _overlap
 
 __all__ = ['COCO_KEYPOINT_NAMES', 'COCO_SKELETON', 'make_stick_figures_dataset']
 
@@ -79,12 +76,7 @@ def make_stick_figures_dataset(out_dir: str,
     """
     rng = np.random.RandomState(seed)
     w, h = int(img_size[0]), int(img_size[1])
-    img_dir = osp.join(out_dir, split)
-    ann_dir = osp.join(out_dir, 'annotations')
-    os.makedirs(img_dir, exist_ok=True)
-    os.makedirs(ann_dir, exist_ok=True)
-    images: List[dict] = []
-    annotations: List[dict] = []
+    out = CocoSplitWriter(out_dir, split, f'person_keypoints_{split}.json')
     for i in range(num_images):
         img = _background(rng, h, w)
         placed: List[List[float]] = []
@@ -115,19 +107,11 @@ def make_stick_figures_dataset(out_dir: str,
             keypoints[inside, 2] = 2  # labelled and visible; joints outside: (0, 0, 0)
             x1, y1 = max(box[0] - 2, 0.0), max(box[1] - 2, 0.0)
             x2, y2 = min(box[2] + 2, w - 1.0), min(box[3] + 2, h - 1.0)
-            annotations.append(
-                dict(id=len(annotations) + 1, image_id=i + 1, category_id=1,
-                     bbox=[round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
-                     area=round((x2 - x1) * (y2 - y1), 2), iscrowd=0,
-                     keypoints=keypoints.ravel().tolist(), num_keypoints=int(inside.sum())))
-        name = f'{split}_{i:05d}.png'
-        cv2.imwrite(osp.join(img_dir, name), img)
-        images.append(dict(id=i + 1, file_name=name, width=w, height=h))
-    categories = [
+            out.add_annotation(i + 1, 1, (x1, y1, x2, y2), (x2 - x1) * (y2 - y1),
+                               keypoints=keypoints.ravel().tolist(),
+                               num_keypoints=int(inside.sum()))
+        out.add_image(i, img)
+    return out.save([
         dict(id=1, name='person', supercategory='person', keypoints=list(COCO_KEYPOINT_NAMES),
              skeleton=[list(limb) for limb in COCO_SKELETON])
-    ]
-    ann_file = osp.join(ann_dir, f'person_keypoints_{split}.json')
-    with open(ann_file, 'w') as f:
-        json.dump(dict(images=images, annotations=annotations, categories=categories), f)
-    return dict(root=out_dir, ann_file=ann_file, img_dir=img_dir)
+    ])
