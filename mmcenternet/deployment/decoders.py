@@ -17,6 +17,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from mmcenternet.models.utils.heatmap_ops import heatmap_nms
+from mmcenternet.pose.decode import snap_joints
 
 __all__ = ['CtdetDecoder', 'MultiPoseDecoder', 'PAD_SCORE']
 
@@ -142,7 +143,7 @@ class MultiPoseDecoder(_LastStack):
         return bboxes * self.stride, scores, labels, kps * self.stride
 
     def _refine(self, kps: Tensor, bboxes: Tensor, hm_hp: Tensor, hp_offset) -> Tensor:
-        """Snap regressed joints to joint-heatmap peaks (the rules of ``_refine_joints``)."""
+        """Snap regressed joints to joint-heatmap peaks (:func:`snap_joints`, fixed-size peaks)."""
         k, thresh = self.topk, self.hm_hp_thresh
         width = hm_hp.shape[3]
         hm_hp = heatmap_nms(hm_hp, self.kernel)
@@ -157,20 +158,4 @@ class MultiPoseDecoder(_LastStack):
             peak_xs, peak_ys = peak_xs + off[..., 0], peak_ys + off[..., 1]
         else:
             peak_xs, peak_ys = peak_xs + 0.5, peak_ys + 0.5
-        strong = peak_scores > thresh
-        peak_scores = torch.where(strong, peak_scores, torch.full_like(peak_scores, -1.0))
-        far = torch.full_like(peak_xs, -10000.0)
-        peaks = torch.stack([torch.where(strong, peak_xs, far),
-                             torch.where(strong, peak_ys, far)], dim=-1)  # (B, J, P, 2)
-        reg_kps = kps.permute(0, 2, 1, 3)  # (B, J, K, 2)
-        diff = reg_kps.unsqueeze(3) - peaks.unsqueeze(2)  # (B, J, K, P, 2)
-        dist = (diff**2).sum(dim=4)**0.5
-        min_dist, nearest = dist.min(dim=3)  # (B, J, K)
-        near_score = peak_scores.gather(2, nearest)
-        near = peaks.gather(2, nearest.unsqueeze(-1).expand(-1, -1, -1, 2))
-        x1, y1, x2, y2 = (bboxes[..., i].unsqueeze(1) for i in range(4))  # (B, 1, K)
-        near_x, near_y = near[..., 0], near[..., 1]
-        reject = (near_x < x1) | (near_x > x2) | (near_y < y1) | (near_y > y2) | \
-            (near_score < thresh) | (min_dist > torch.max(y2 - y1, x2 - x1) * self.dist_ratio)
-        refined = torch.where(reject.unsqueeze(-1), reg_kps, near)
-        return refined.permute(0, 2, 1, 3)
+        return snap_joints(kps, bboxes, peak_xs, peak_ys, peak_scores, thresh, self.dist_ratio)

@@ -14,7 +14,7 @@ from torch import Tensor
 from mmcenternet.models.utils.heatmap_ops import (flip_back, gather_feat, heatmap_nms,
                                                   topk_per_channel, topk_two_stage)
 
-__all__ = ['multi_pose_decode', 'merge_flip_outputs', 'COCO_FLIP_PAIRS']
+__all__ = ['multi_pose_decode', 'snap_joints', 'merge_flip_outputs', 'COCO_FLIP_PAIRS']
 
 #: Left/right joint pairs of the 17 COCO keypoints (the original's ``flip_idx``).
 COCO_FLIP_PAIRS = ((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16))
@@ -83,9 +83,32 @@ def _refine_joints(kps: Tensor, bboxes: Tensor, hm_hp: Tensor, hp_offset: Option
         peak_xs, peak_ys = peak_xs + off[..., 0], peak_ys + off[..., 1]
     else:
         peak_xs, peak_ys = peak_xs + 0.5, peak_ys + 0.5
+    return snap_joints(kps, bboxes, peak_xs, peak_ys, peak_scores, thresh,
+                       dist_ratio).contiguous()
+
+
+def snap_joints(kps: Tensor, bboxes: Tensor, peak_xs: Tensor, peak_ys: Tensor,
+                peak_scores: Tensor, thresh: float, dist_ratio: float) -> Tensor:
+    """The original's joint refinement, given each joint heat map's peaks.
+
+    Every regressed joint takes its nearest peak of the same joint type unless that peak lies
+    outside the person's box, scores below ``thresh`` (peaks at or below it count as absent),
+    or is farther than ``dist_ratio * max(box w, box h)``. Written with export-friendly
+    operators only (the ONNX decoder uses it too).
+
+    Args:
+        kps: (B, K, J, 2) regressed joints.
+        bboxes: (B, K, 4) person boxes ``(x1, y1, x2, y2)``, same units.
+        peak_xs, peak_ys, peak_scores: (B, J, P) peaks per joint heat map (offsets added).
+        thresh: Peak score threshold (0.1).
+        dist_ratio: Snapping distance relative to the box's longer side (0.3).
+
+    Returns:
+        (B, K, J, 2) refined joints (a permuted view).
+    """
     strong = peak_scores > thresh
-    peak_scores = torch.where(strong, peak_scores, peak_scores.new_tensor(-1.0))
-    far = peak_xs.new_tensor(_FAR_AWAY)
+    peak_scores = torch.where(strong, peak_scores, torch.full_like(peak_scores, -1.0))
+    far = torch.full_like(peak_xs, _FAR_AWAY)
     peaks = torch.stack([torch.where(strong, peak_xs, far),
                          torch.where(strong, peak_ys, far)], dim=-1)  # (B, J, P, 2)
 
@@ -101,7 +124,7 @@ def _refine_joints(kps: Tensor, bboxes: Tensor, hm_hp: Tensor, hp_offset: Option
     reject = (near_x < x1) | (near_x > x2) | (near_y < y1) | (near_y > y2) | \
         (near_score < thresh) | (min_dist > torch.max(y2 - y1, x2 - x1) * dist_ratio)
     refined = torch.where(reject.unsqueeze(-1), reg_kps, near)
-    return refined.permute(0, 2, 1, 3).contiguous()
+    return refined.permute(0, 2, 1, 3)
 
 
 def merge_flip_outputs(maps: Dict[str, Tensor], maps_flip: Dict[str, Tensor],
