@@ -5,7 +5,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-from golden import dense, load_json, load_npz
+from golden import ScriptedDraws, dense, load_json, load_npz
 from mmdet.structures.bbox import HorizontalBoxes
 
 from mmcenternet.datasets.transforms import CenterNetRandomAffine
@@ -21,34 +21,6 @@ def _variants():
     return meta['variants']
 
 
-class ScriptedRandom:
-    """Replays the draws the original recorded, checking their arguments."""
-
-    def __init__(self, draws):
-        self.draws = list(draws)
-
-    def _next(self, fn):
-        d = self.draws.pop(0)
-        assert d['fn'] == fn, f'expected a {d["fn"]} draw, got {fn}'
-        return d
-
-    def choice(self, arr):
-        d = self._next('choice')
-        np.testing.assert_array_equal(np.asarray(arr), np.asarray(d['array']))
-        return arr[d['index']]
-
-    def randint(self, low, high):
-        d = self._next('randint')
-        assert (low, high) == (d['low'], d['high'])
-        return d['returned']
-
-    def randn(self):
-        return self._next('randn')['returned']
-
-    def random(self):
-        return self._next('random')['returned']
-
-
 def _run_variant(z, v):
     n = v['index']
     img = z[v['decoded_image_key']]
@@ -61,7 +33,7 @@ def _run_variant(z, v):
         c = np.array([w / 2., h / 2.], np.float32)
         s, flip = max(h, w) * 1.0, False
     else:
-        rng = ScriptedRandom(v['random_draws'])
+        rng = ScriptedDraws(v['random_draws'])
         with mock.patch.multiple(np.random, choice=rng.choice, randint=rng.randint,
                                  randn=rng.randn, random=rng.random):
             c, s, flip = aug.sample_params(h, w)

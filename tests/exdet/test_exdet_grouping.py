@@ -55,7 +55,7 @@ def test_matches_brute_force(seed, num_dets):
 
 @pytest.mark.parametrize('seed', range(3))
 def test_matches_brute_force_with_ties_and_agnostic_centre(seed):
-    k, h, w, c = 8, 10, 10, 1
+    k, h, w = 8, 10, 10
     scores, xs, ys, labels, center = random_peaks(10 + seed, k, h, w, 4, ties=True)
     labels = torch.zeros_like(labels)
     key = torch.zeros(k, dtype=torch.int64)

@@ -5,8 +5,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
-from exdet_common import ScriptedDraws
-from golden import dense, load_json, load_npz
+from golden import ScriptedDraws, dense, load_json, load_npz
 
 from mmcenternet.datasets.transforms import CenterNetRandomAffine
 from mmcenternet.datasets.transforms.affine import get_affine_transform
