@@ -99,3 +99,16 @@ class ScriptedDraws:
 
     def random(self):
         return self._next('random')['returned']
+
+
+def run_tool(*args: str) -> str:
+    """Run ``python ARGS`` in the repository as a user would; its output (stdout + stderr).
+
+    Fails the test with the end of the output when the command fails.
+    """
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONWARNINGS='ignore'))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr

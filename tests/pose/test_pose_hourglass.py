@@ -3,15 +3,13 @@
 checkpoint layout, and ``tools/train.py`` / ``tools/test.py`` for one iteration each."""
 import os
 import os.path as osp
-import subprocess
-import sys
 from collections import OrderedDict
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from golden import load_json
+from golden import load_json, run_tool
 from pose_common import write_keypoint_set
 
 from mmcenternet.utils.convert_official import convert_state_dict, detect_architecture
@@ -114,13 +112,6 @@ def test_input_not_a_multiple_of_128_is_a_clear_error(pose_hg):
         pose_hg.extract_feat(torch.zeros(1, 3, 96, 256))
 
 
-def _run(cmd):
-    proc = subprocess.run([sys.executable, *cmd], cwd=REPO, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONWARNINGS='ignore'))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('name', ['1x', '3x'])
 def test_train_and_test_tools_run_the_config(name, tmp_path):
@@ -136,17 +127,17 @@ def test_train_and_test_tools_run_the_config(name, tmp_path):
         'test_dataloader.dataset.data_prefix.img=', f'test_evaluator.ann_file={root}/kp.json',
         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False'
     ]
-    log = _run([
+    log = run_tool(
         'tools/train.py', CONFIGS[name], '--no-validate', '--work-dir', work, '--cfg-options',
         'load_from=None', *data, 'train_dataloader.dataset.pipeline.1.input_size=(128,128)',
         'train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.save_optimizer=False', 'default_hooks.checkpoint.save_last=False'
-    ])
+    )
     for term in ('loss_hm', 'loss_wh', 'loss_offset', 'loss_hps', 'loss_hm_hp', 'loss_hp_offset'):
         assert term in log
     assert 'Epoch(train) [1][1/1]' in log  # one batch of 2 (3 annotated images, drop_last)
     ckpt = osp.join(work, 'epoch_1.pth')
-    log = _run(['tools/test.py', CONFIGS[name], ckpt, '--work-dir', osp.join(root, 'test'),
-                '--cfg-options', *data])
+    log = run_tool('tools/test.py', CONFIGS[name], ckpt, '--work-dir', osp.join(root, 'test'),
+                   '--cfg-options', *data)
     assert 'coco/AP' in log  # flip test on 128-multiple canvases, then mmpose's keypoint AP
     os.remove(ckpt)  # 780 MB

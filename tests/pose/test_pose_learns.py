@@ -27,6 +27,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from golden import run_tool
 from mmengine.registry import DefaultScope
 
 from mmcenternet.apis import inference_pose, load_pose_estimator
@@ -89,12 +90,6 @@ def pose_scope():
         yield
 
 
-def _run(*args):
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
 @pytest.fixture(scope='module')
 def learned(tmp_path_factory):
     """Train the tiny pose configuration once: data root, config, work dir, final checkpoint."""
@@ -137,7 +132,7 @@ def test_image_demo_and_inference_give_the_test_tools_predictions(learned):
     function behind it predicts what tools/test.py predicts; --show-dir draws every image."""
     root, config, ckpt, tmp = learned['root'], learned['config'], learned['ckpt'], learned['tmp']
     out_dir = str(tmp / 'drawn')
-    out = _run('tools/misc/image_demo.py', osp.join(root, 'train'), config, ckpt, '--out-dir',
+    out = run_tool('tools/misc/image_demo.py', osp.join(root, 'train'), config, ckpt, '--out-dir',
                out_dir, '--max-images', '3', '--score-thr', '0.3')
     found = re.findall(r'train_\d+\.png: (\d+) person\(s\) >= 0.3', out)
     assert len(found) == 3 and all(int(n) >= 1 for n in found), out
@@ -145,7 +140,7 @@ def test_image_demo_and_inference_give_the_test_tools_predictions(learned):
     assert cv2.imread(osp.join(out_dir, 'train_00000.png')).shape == (512, 512, 3)
 
     dump = str(tmp / 'test.pkl')
-    _run('tools/test.py', config, ckpt, '--out', dump, '--work-dir', str(tmp / 'test'),
+    run_tool('tools/test.py', config, ckpt, '--out', dump, '--work-dir', str(tmp / 'test'),
          '--show-dir', 'vis')
     drawn = glob.glob(str(tmp / 'test' / '*' / 'vis' / '*.png'))
     assert sorted(osp.basename(p) for p in drawn) == [f'train_{i:05d}.png' for i in range(16)]
@@ -163,10 +158,10 @@ def test_multi_scale_test(learned):
     kept); one scale is exactly the flip test; several scales still find the persons."""
     config, ckpt, tmp = learned['config'], learned['ckpt'], learned['tmp']
     flip, one, ms = (str(tmp / f'{n}.pkl') for n in ('flip', 'one', 'ms'))
-    _run('tools/test.py', config, ckpt, '--flip', '--out', flip, '--work-dir', str(tmp / 'f'))
-    _run('tools/test.py', config, ckpt, '--tta', '--tta-scales', '1', '--out', one,
+    run_tool('tools/test.py', config, ckpt, '--flip', '--out', flip, '--work-dir', str(tmp / 'f'))
+    run_tool('tools/test.py', config, ckpt, '--tta', '--tta-scales', '1', '--out', one,
          '--work-dir', str(tmp / 'o'))
-    log = _run('tools/test.py', config, ckpt, '--tta', '--tta-scales', '0.75', '1', '1.25',
+    log = run_tool('tools/test.py', config, ckpt, '--tta', '--tta-scales', '0.75', '1', '1.25',
                '--out', ms, '--work-dir', str(tmp / 'm'))
     flip, one, ms = _dump(flip), _dump(one), _dump(ms)
     for img_id, pred in flip.items():

@@ -4,12 +4,11 @@ shapes data, through a user config that inherits it (docs/custom_dataset.md): on
 iteration, its checkpoint, then the keep_res test on 128-multiple canvases with the AP table."""
 import os
 import os.path as osp
-import subprocess
-import sys
+import pickle
 
 import pytest
 import torch
-from golden import REPO
+from golden import REPO, run_tool
 
 from mmcenternet.utils.synthetic_data import make_shapes_dataset
 
@@ -28,13 +27,6 @@ load_from = None
 """
 
 
-def _run(cmd):
-    proc = subprocess.run([sys.executable, *cmd], cwd=REPO, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONWARNINGS='ignore'))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
 @pytest.mark.slow
 def test_train_and_test_hourglass_config(tmp_path):
     root = str(tmp_path / 'shapes')
@@ -45,12 +37,12 @@ def test_train_and_test_hourglass_config(tmp_path):
     with open(config, 'w') as f:
         f.write(USER_CONFIG.format(repo=REPO, root=root))
     work = str(tmp_path / 'work')
-    log = _run([
+    log = run_tool(
         'tools/train.py', config, '--no-validate', '--work-dir', work, '--cfg-options',
         'train_dataloader.dataset.pipeline.2.input_size=(128,128)', 'train_cfg.max_epochs=1',
         'default_hooks.checkpoint.interval=1', 'default_hooks.checkpoint.save_optimizer=False',
         'default_hooks.checkpoint.save_last=False'
-    ])
+    )
     for term in ('loss_center_heatmap', 'loss_wh', 'loss_offset'):
         assert term in log
     assert 'Epoch(train) [1][1/1]' in log
@@ -59,9 +51,9 @@ def test_train_and_test_hourglass_config(tmp_path):
     assert 'bbox_head.head_module.hm.1.2.bias' in heads  # both stacks were trained and saved
     del heads
     out = str(tmp_path / 'results.pkl')
-    log = _run(['tools/test.py', config, ckpt, '--work-dir', str(tmp_path / 'test'), '--out', out])
+    log = run_tool('tools/test.py', config, ckpt, '--work-dir', str(tmp_path / 'test'), '--out',
+                   out)
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]' in log
-    import pickle
     with open(out, 'rb') as f:
         samples = pickle.load(f)
     # the canvas of a 150 x 100 image is 256 x 128 (multiples of 128), predictions in image pixels
@@ -73,11 +65,11 @@ def test_train_and_test_hourglass_config(tmp_path):
 @pytest.mark.slow
 def test_training_benchmark_times_the_hourglass_config():
     """tools/analysis_tools/benchmark_train.py --config (docs/hourglass.md), tiny settings."""
-    log = _run([
+    log = run_tool(
         'tools/analysis_tools/benchmark_train.py', '--size', '128', '--batch', '2', '--repeats',
         '1', '--warmup', '0', '--target-batch', '2', '--device', 'cpu', '--config',
         'configs/centernet/hourglass104_coco.py'
-    ])
+    )
     assert '(a) one training iteration, batch 2 x 128x128, cpu' in log
     for model in ('mmcenternet resdcn18 (original recipe)', 'mmdet centernet_r18-dcnv2',
                   'hourglass104_coco'):
