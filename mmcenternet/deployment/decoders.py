@@ -42,14 +42,15 @@ def _gather(flat: Tensor, inds: Tensor) -> Tensor:
     return flat.gather(2, idx).transpose(1, 2)
 
 
-def topk_two_stage_fixed(heat: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+def topk_two_stage_fixed(heat: Tensor, k: int, pad_score: float = PAD_SCORE
+                         ) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """:func:`~mmcenternet.models.utils.heatmap_ops.topk_two_stage` with exactly K rows.
 
     Returns ``(scores, inds, labels, ys, xs)``, each (B, K); ``inds`` index the flattened map
-    (values >= H*W belong to padding rows).
+    (values >= H*W belong to padding rows, whose score is ``pad_score``).
     """
     width = heat.shape[3]
-    scores = _flat_padded(heat, k, PAD_SCORE)
+    scores = _flat_padded(heat, k, pad_score)
     cls_scores, cls_inds = torch.topk(scores, k, dim=2)  # (B, C, K)
     top_scores, top_idx = torch.topk(cls_scores.flatten(1), k, dim=1)  # (B, K)
     labels = torch.div(top_idx, k, rounding_mode='floor')

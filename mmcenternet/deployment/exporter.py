@@ -10,7 +10,8 @@ and returns either
   stacks), or
 * with ``with_decoder``, fixed-size detections of the last stack (:mod:`.decoders`):
   ``bboxes`` (N, K, 4), ``scores`` (N, K), ``labels`` (N, K) and for pose ``keypoints``
-  (N, K, J, 2), in network-input pixels.
+  (N, K, J, 2), for exdet ``extreme_points`` (N, K, 4, 2) (K = ``num_dets``), in
+  network-input pixels.
 
 Deformable convolutions become ONNX ``DeformConv`` nodes (:mod:`.deform_conv`); the file is
 checked with ``onnx.checker`` (full check) and rejected if any node is outside the standard
@@ -32,6 +33,7 @@ from mmengine.config import Config
 from mmcenternet.utils.setup_run import UserError
 from .decoders import CtdetDecoder, MultiPoseDecoder
 from .deform_conv import replace_deform_convs, restore_deform_convs
+from .exdet_decoder import ExdetDecoder
 from .utils import (META_PREFIX, check_input_shape, find_head, head_layout, model_signature,
                     raw_output_names, require, size_divisor, task_of)
 
@@ -81,7 +83,7 @@ def make_decoder(model: nn.Module, test_cfg: Optional[dict] = None
     layout = head_layout(model)
     task = task_of(model)
     head = find_head(model)
-    if layout is None or task not in ('ctdet', 'multi_pose'):
+    if layout is None or task not in ('ctdet', 'multi_pose', 'exdet'):
         raise UserError(
             f'--with-decoder: the decoder of {type(head).__name__ if head is not None else "this"}'
             f' head ({task}) has no export version; export the raw maps (without '
@@ -96,6 +98,19 @@ def make_decoder(model: nn.Module, test_cfg: Optional[dict] = None
         kernel = cfg.get('local_maximum_kernel', getattr(coder, 'local_maximum_kernel', 3))
         return CtdetDecoder(heads, stacks, topk, kernel, stride), \
             ['bboxes', 'scores', 'labels'], task
+    if task == 'exdet':
+        grouping = getattr(head, 'decoder', None)
+
+        def setting(name: str, default):
+            return cfg.get(name) if cfg.get(name) is not None \
+                else getattr(grouping, name, default)
+
+        return ExdetDecoder(heads, stacks, setting('topk', 100),
+                            setting('local_maximum_kernel', 3), stride,
+                            num_dets=setting('num_dets', 1000),
+                            scores_thresh=setting('scores_thresh', 0.1),
+                            center_thresh=setting('center_thresh', 0.1)), \
+            ['bboxes', 'scores', 'labels', 'extreme_points'], task
     return MultiPoseDecoder(heads, stacks, cfg.get('topk', 100),
                             cfg.get('local_maximum_kernel', 3), stride,
                             cfg.get('hm_hp_thresh', 0.1), cfg.get('dist_ratio', 0.3)), \
@@ -238,6 +253,15 @@ def export_model(model: nn.Module,
         restore_deform_convs(replaced)
         model.train(was_training)
     proto = result.pop('proto')
+    if with_decoder:  # the tracer leaves the row count symbolic; it is a constant
+        rows = getattr(decoder, 'num_dets', decoder.topk)
+        joints = (layout or {}).get('heads', {}).get('hps', 0) // 2
+        for out in proto.graph.output:
+            dims = out.type.tensor_type.shape.dim
+            fixed = {1: rows, 2: joints} if out.name == 'keypoints' else {1: rows}
+            for axis, size in fixed.items():
+                dims[axis].ClearField('dim_param')
+                dims[axis].dim_value = size
     meta = {
         'version': _version(),
         'task': task,
@@ -253,6 +277,8 @@ def export_model(model: nn.Module,
         meta['num_stacks'] = str(layout['num_stacks'])
     if with_decoder:
         meta['topk'] = str(decoder.topk)
+        if isinstance(decoder, ExdetDecoder):
+            meta['num_dets'] = str(decoder.num_dets)
     meta.update(metadata or {})
     for key, value in meta.items():
         entry = proto.metadata_props.add()

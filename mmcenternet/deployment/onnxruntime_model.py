@@ -131,8 +131,8 @@ class OnnxRuntimeNetwork(nn.Module):
             outs = [torch.cat([torch.from_numpy(r[j]) for r in runs]) for j in
                     range(len(self.output_names))]
         else:
-            outs = [torch.from_numpy(o) for o in self.engine.run(None,
-                                                                  {self.input_name: array})]
+            outs = [torch.from_numpy(o)
+                    for o in self.engine.run(None, {self.input_name: array})]
         return tuple(o.to(x.device) for o in outs)
 
     def extra_repr(self) -> str:
@@ -237,4 +237,3 @@ def _register() -> None:
 
 
 _register()
-

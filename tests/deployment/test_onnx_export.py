@@ -231,6 +231,59 @@ def test_decoder_graph_gives_pytorch_detections(stem, golden):
                                        atol=2e-3)
 
 
+@pytest.mark.golden
+def test_exdet_decoder_graph_gives_pytorch_detections(golden):
+    """DLA-34 exdet + the exdet decoder in one graph (K = 16, 300 rows: quick; the decoder alone
+    at the original's K = 100 is tested in test_onnx_exdet_decoder.py)."""
+    g = golden('dla_34_exdet')
+    model = build_model(Config.fromfile(config_path('dla_34_exdet')), g['ckpt'])
+    settings = dict(topk=16, num_dets=300)
+    res = export_model(model, None, shape=(64, 96), dynamic=True, with_decoder=True,
+                       test_cfg=settings)
+    assert res['output_names'] == ['bboxes', 'scores', 'labels', 'extreme_points']
+    assert res['metadata']['task'] == 'exdet' and res['metadata']['num_dets'] == '300'
+    proto = res['model_proto']
+    assert {'TopK', 'MaxPool', 'DeformConv', 'GatherElements'} <= \
+        {n.op_type for n in proto.graph.node}
+    sess = open_model(proto)
+    head = model.bbox_head
+    head.test_cfg = dict(head.test_cfg, **settings)
+    for shape in [(64, 96), (96, 64)]:
+        x = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(2))
+        with torch.no_grad():
+            maps = head.split_stacks(model(x, data_samples=None, mode='tensor'))[-1]
+            ref = head.decode_maps(maps)[0].numpy()  # (300, 14) in map pixels
+        bboxes, scores, labels, points = (a[0] for a in sess.run(None, {'input': x.numpy()}))
+        assert scores.shape == (300, ) and points.shape == (300, 4, 2)
+        np.testing.assert_allclose(scores, ref[:, 4], atol=1e-5)
+        # rows of equal score may come in another order: compare the rows of unique scores
+        values, counts = np.unique(ref[:, 4], return_counts=True)
+        unique = np.isin(ref[:, 4], values[counts == 1])
+        assert unique.sum() >= 100
+        np.testing.assert_array_equal(labels[unique], ref[unique, 13])
+        np.testing.assert_allclose(bboxes[unique], ref[unique, :4] * 4, atol=2e-3)
+        np.testing.assert_allclose(points.reshape(300, 8)[unique], ref[unique, 5:13] * 4,
+                                   atol=2e-3)
+
+
+@pytest.mark.golden
+def test_export_tool_exdet_with_decoder_and_verify(golden, tmp_path):
+    """The command line: exdet with the decoder (small K for speed), checked by --verify."""
+    g = golden('dla_34_exdet')
+    out = str(tmp_path / 'exdet_decoded.onnx')
+    proc = _run('tools/deployment/export_onnx.py', NETS['dla_34_exdet'], g['ckpt'], out,
+                '--shape', '64', '96', '--with-decoder', '--verify', '--cfg-options',
+                'model.test_cfg.topk=16', 'model.test_cfg.num_dets=300')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'output extreme_points: [1, 300, 4, 2]' in proc.stdout
+    score_err = float(re.search(r'scores +max \|onnxruntime - PyTorch\| = (\S+)',
+                                proc.stdout).group(1))
+    matched = int(re.search(r'(\d+) of 300 rows have a PyTorch row', proc.stdout).group(1))
+    assert score_err < 1e-5 and matched >= 290, proc.stdout
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert meta['mmcenternet.outputs'] == 'decoded' and meta['mmcenternet.task'] == 'exdet'
+
+
 # --------------------------------------------------------------------------- end to end
 def _e2e_options(ann_file=None):
     e2e = osp.dirname(golden_path('e2e', 'annotations_e2e.json'))

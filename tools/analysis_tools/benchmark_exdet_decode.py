@@ -3,15 +3,19 @@
 
 Usage:
     python tools/analysis_tools/benchmark_exdet_decode.py                 # all scenarios
+    python tools/analysis_tools/benchmark_exdet_decode.py --onnx          # + the ONNX decoder
     python tools/analysis_tools/benchmark_exdet_decode.py --scenario random --repeat 5
     python tools/analysis_tools/benchmark_exdet_decode.py --maps head_outputs.pth
     python tools/analysis_tools/benchmark_exdet_decode.py --original-style --topk 40
 
 The original ``exct_decode`` materialises all K^4 quadruples (K = 100: 10^8 per image, about
 8 GB); mmcenternet's grouping scores only the quadruples whose upper bound can still reach the
-1000th best score, in bounded blocks, and returns the same 1000. Each scenario runs in a fresh
+1000th best score, in bounded blocks, and returns the same 1000. With ``--onnx`` each scenario
+also runs the export version (:class:`mmcenternet.deployment.ExdetDecoder`, the graph that
+``export_onnx.py --with-decoder`` appends: every quadruple scored in fixed-size blocks) in
+onnxruntime on the same maps. Each scenario runs in a fresh
 process so that its peak memory can be read: ``peak MB`` is the growth of the process's peak
-resident memory during the decode calls (the maps themselves are allocated before). Printed
+resident memory during the decode calls (the maps themselves are allocated before; Linux). Printed
 figures only; nothing is asserted.
 
 Scenarios (80 classes, 112 x 168 maps = a 448 x 672 input, K = 100 unless changed):
@@ -26,10 +30,11 @@ Scenarios (80 classes, 112 x 168 maps = a 448 x 672 input, K = 100 unless change
 import argparse
 import json
 import os.path as osp
-import resource
+import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -58,8 +63,8 @@ def make_maps(scenario: str, classes: int, h: int, w: int, seed: int = 0) -> dic
             y1 = int(torch.randint(0, h - bh, (1, ), generator=g))
             x2, y2 = x1 + bw, y1 + bh
             cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
-            for p, (x, y) in zip(PARTS + ('c', ), ((cx, y1), (x1, cy), (cx, y2), (x2, cy),
-                                                    (cx, cy))):
+            points = ((cx, y1), (x1, cy), (cx, y2), (x2, cy), (cx, cy))
+            for p, (x, y) in zip(PARTS + ('c', ), points):
                 maps[p][0, cls, y, x] = float(torch.rand(1, generator=g)) * 0.6 + 0.35
     elif scenario == 'flat':
         maps = {p: torch.zeros(1, 1, h, w) for p in PARTS}
@@ -97,16 +102,102 @@ def original_style(heat: dict, offsets, k: int, num_dets: int = 1000):
     return torch.topk(s, min(num_dets, len(s)))
 
 
+def _status_kb(key: str) -> int:
+    with open('/proc/self/status') as f:
+        return int(re.search(key + r':\s+(\d+)', f.read()).group(1))
+
+
+def reset_peak_rss() -> int:
+    """Reset the process's peak resident memory to the current one (Linux); returns it (KB).
+
+    Without the reset the peak would be that of the imports, above what a decode adds.
+    """
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+    return _status_kb('VmRSS')
+
+
+def peak_rss() -> int:
+    """Peak resident memory (KB) since the last :func:`reset_peak_rss`."""
+    return _status_kb('VmHWM')
+
+
+def decoder_inputs(data: dict):
+    """The raw maps of the export decoder: ``(names, arrays)`` (heat maps as logits)."""
+    names = [f'hm_{p}' for p in PARTS + ('c', )]
+    arrays = [torch.logit(data['heat'][p]) for p in PARTS + ('c', )]
+    if data['offsets']:
+        names += [f'reg_{p}' for p in PARTS]
+        arrays += [data['offsets'][p] for p in PARTS]
+    return names, [a.float().contiguous() for a in arrays]
+
+
+class _MapsIn(torch.nn.Module):
+    """The export decoder with one graph input per raw map."""
+
+    def __init__(self, decoder) -> None:
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, *maps):
+        return self.decoder(maps)
+
+
+def export_decoder(args, data: dict, path: str) -> None:
+    """Write the export decoder for these maps' branches and channel counts to ``path``."""
+    import warnings
+
+    from mmcenternet.deployment import ExdetDecoder
+    names, arrays = decoder_inputs(data)
+    decoder = ExdetDecoder(names, 1, topk=args.topk, kernel=3, stride=1.0,
+                           num_dets=args.num_dets)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(_MapsIn(decoder).eval(), tuple(arrays), path, dynamo=False,
+                          opset_version=19, input_names=names,
+                          output_names=['bboxes', 'scores', 'labels', 'extreme_points'],
+                          dynamic_axes={n: {0: 'n', 2: 'h', 3: 'w'} for n in names})
+
+
+def scenario_maps(args, scenario) -> dict:
+    h, w = args.map_size
+    return load_maps(args.maps) if args.maps else make_maps(scenario, args.classes, h, w)
+
+
+def run_onnx(args, data: dict) -> dict:
+    """The export decoder in onnxruntime (CPU): median time and peak memory growth."""
+    import onnxruntime as ort
+    names, arrays = decoder_inputs(data)
+    feed = {n: a.numpy() for n, a in zip(names, arrays)}
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    base_rss = reset_peak_rss()
+    sess = ort.InferenceSession(args.onnx_file, opts, providers=['CPUExecutionProvider'])
+    walls, cpus = [], []
+    for _ in range(args.repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        sess.run(None, feed)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    peak = (peak_rss() - base_rss) / 1024
+    return dict(wall_s=statistics.median(walls), cpu_s=statistics.median(cpus), peak_mb=peak,
+                quadruples=args.topk**4, scored=args.topk**4, classes=arrays[0].shape[1],
+                map=list(arrays[4].shape[-2:]))
+
+
 def run_one(args) -> dict:
     """One scenario in this process: median time, peak memory growth, work counts."""
     from mmcenternet.models.task_modules import CenterNetExdetDecoder
     torch.set_num_threads(args.threads)
-    h, w = args.map_size
-    data = load_maps(args.maps) if args.maps else make_maps(args.scenario, args.classes, h, w)
+    data = scenario_maps(args, args.scenario)
+    if args.onnx_file:
+        out = run_onnx(args, data)
+        out['scenario'] = osp.basename(args.maps) if args.maps else args.scenario
+        return out
     heat = {p: v.to(args.device) for p, v in data['heat'].items()}
     offs = {p: v.to(args.device) for p, v in data['offsets'].items()} if data['offsets'] else None
     dec = CenterNetExdetDecoder(topk=args.topk, num_dets=args.num_dets, chunk=args.chunk)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base_rss = reset_peak_rss()
     if args.device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
     walls, cpus = [], []
@@ -122,7 +213,7 @@ def run_one(args) -> dict:
             torch.cuda.synchronize()
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
-    peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss) / 1024
+    peak = (peak_rss() - base_rss) / 1024
     out = dict(scenario=osp.basename(args.maps) if args.maps else args.scenario,
                wall_s=statistics.median(walls), cpu_s=statistics.median(cpus), peak_mb=peak,
                quadruples=args.topk**4, scored=None, classes=heat['t'].shape[1],
@@ -151,7 +242,11 @@ def main(argv=None) -> None:
     parser.add_argument('--original-style', action='store_true',
                         help='materialise all K^4 quadruples like the original (K = 100 needs '
                         'about 8 GB; try --topk 40 first)')
+    parser.add_argument('--onnx', action='store_true',
+                        help='also run the export decoder (export_onnx.py --with-decoder) in '
+                        'onnxruntime on the same maps')
     parser.add_argument('--single', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument('--onnx-file', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.single:
         print(json.dumps(run_one(args)))
@@ -161,24 +256,33 @@ def main(argv=None) -> None:
     print(f'exdet grouping, K = {args.topk} ({args.topk**4:.2e} quadruples per image), '
           f'{args.num_dets} kept, device {args.device}, {args.threads} thread(s)'
           + (', ORIGINAL-STYLE (all quadruples at once)' if args.original_style else ''))
-    print(f'{"scenario":<12}{"map":>12}{"wall s":>9}{"cpu s":>8}{"peak MB":>9}'
+    print(f'{"scenario":<12}{"backend":<13}{"map":>10}{"wall s":>9}{"cpu s":>8}{"peak MB":>9}'
           f'{"scored":>14}{"scored %":>10}')
     for scenario in scenarios:
-        cmd = [sys.executable, osp.abspath(__file__), '--single'] + \
-            [a for a in (argv if argv is not None else sys.argv[1:]) if a != '--single']
-        if scenario is not None:
-            cmd += ['--scenario', scenario]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(f'{scenario}: failed\n{proc.stderr[-2000:]}')
-            continue
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        scored = '-' if r['scored'] is None else f'{r["scored"]:,}'
-        share = '-' if r['scored'] is None else f'{100 * r["scored"] / r["quadruples"]:.2f}'
-        size = 'x'.join(str(v) for v in r['map'])
-        print(f'{r["scenario"]:<12}{size:>12}{r["wall_s"]:>9.3f}{r["cpu_s"]:>8.3f}'
-              f'{r["peak_mb"]:>9.0f}{scored:>14}{share:>10}'
-              + (f'  (GPU peak {r["gpu_peak_mb"]:.0f} MB)' if 'gpu_peak_mb' in r else ''))
+        runs = [('PyTorch', None)]
+        if args.onnx:  # exported here: the export's own memory stays out of the child's peak
+            path = osp.join(tempfile.mkdtemp(), 'exdet_decoder.onnx')
+            export_decoder(args, scenario_maps(args, scenario), path)
+            runs.append(('onnxruntime', path))
+        for backend, onnx_file in runs:
+            cmd = [sys.executable, osp.abspath(__file__), '--single'] + \
+                [a for a in (argv if argv is not None else sys.argv[1:])
+                 if a not in ('--single', '--onnx')]
+            if scenario is not None:
+                cmd += ['--scenario', scenario]
+            if onnx_file:
+                cmd += ['--onnx-file', onnx_file]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(f'{scenario} ({backend}): failed\n{proc.stderr[-2000:]}')
+                continue
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            scored = '-' if r['scored'] is None else f'{r["scored"]:,}'
+            share = '-' if r['scored'] is None else f'{100 * r["scored"] / r["quadruples"]:.2f}'
+            size = 'x'.join(str(v) for v in r['map'])
+            print(f'{r["scenario"]:<12}{backend:<13}{size:>10}{r["wall_s"]:>9.3f}'
+                  f'{r["cpu_s"]:>8.3f}{r["peak_mb"]:>9.0f}{scored:>14}{share:>10}'
+                  + (f'  (GPU peak {r["gpu_peak_mb"]:.0f} MB)' if 'gpu_peak_mb' in r else ''))
     print('Reference, the original exct_decode on 2 CPU threads (golden e2e timing, '
           'DLA-34 exdet, 448x672 input): 17.8-19.4 s per image, 40-48 s per flip pair; about '
           '8 GB per image.')

@@ -9,7 +9,8 @@ Examples:
 
 The input is the normalised, padded image batch ``input`` (N, 3, H, W); the outputs are the raw
 maps in the order of ``model(x, mode='tensor')`` or, with --with-decoder, ``bboxes``,
-``scores``, ``labels`` (and ``keypoints`` for pose) of fixed size K. See docs/deployment.md.
+``scores``, ``labels`` (and ``keypoints`` for pose, ``extreme_points`` for exdet) of fixed size
+K. See docs/deployment.md.
 """
 import argparse
 import os.path as osp
@@ -38,7 +39,8 @@ def parse_args(argv=None):
                         'allows); --shape is then only the example input')
     parser.add_argument('--with-decoder', action='store_true',
                         help='append the decoder: fixed-size bboxes, scores, labels '
-                        '(+ keypoints for pose) instead of the raw maps')
+                        '(+ keypoints for pose, extreme_points for exdet) instead of the raw '
+                        'maps')
     parser.add_argument('--opset', type=int, default=19, help='ONNX opset (19 or 20)')
     parser.add_argument('--verify', action='store_true',
                         help='run the file with onnxruntime and PyTorch on a random input of '
@@ -49,7 +51,13 @@ def parse_args(argv=None):
 
 
 def verify(result, config: str, checkpoint: str, shape, cfg_options=None) -> float:
-    """Largest absolute difference between onnxruntime and PyTorch on one random input."""
+    """Compare onnxruntime and PyTorch on one random input; returns the largest difference.
+
+    Raw maps are compared element by element. Decoded rows are matched by content: the scores
+    of the two runtimes differ by float rounding (about 1e-6), which can swap rows of nearly
+    equal score (common with random weights), so each onnxruntime row is looked up among the
+    PyTorch rows with the same label.
+    """
     import numpy as np
     import torch
 
@@ -60,28 +68,49 @@ def verify(result, config: str, checkpoint: str, shape, cfg_options=None) -> flo
     cfg = load_config(config, cfg_options)
     model = build_model(cfg, checkpoint)
     x = torch.randn(1, 3, *shape, generator=torch.Generator().manual_seed(0))
+    decoded = result['metadata']['outputs'] == 'decoded'
     with torch.no_grad():
         outs = model(x, data_samples=None, mode='tensor')
-        if result['metadata']['outputs'] == 'decoded':
+        if decoded:
             outs = make_decoder(model)[0](tuple(outs))
     sess = ort.InferenceSession(result['model_proto'].SerializeToString(),
-                                   providers=['CPUExecutionProvider'])
+                                providers=['CPUExecutionProvider'])
     got = sess.run(None, {'input': x.numpy()})
-    decoded = result['metadata']['outputs'] == 'decoded'
-    # decoded rows: those PyTorch scores above 0 (rows of score 0 have no defined order)
-    rows = (outs[1][0] > 0).numpy() if decoded else None
-    worst = 0.0
-    for name, a, b in zip(result['output_names'], got, outs):
-        a, b = a.astype(np.float64), b.numpy().astype(np.float64)
-        if rows is not None:
-            a, b = a[0][rows], b[0][rows]
-        err = float(np.abs(a - b).max()) if a.size else 0.0
-        print(f'  {name:10s} max |onnxruntime - PyTorch| = {err:.3g}')
-        worst = max(worst, err)
-    if decoded:
-        print(f'  ({int(rows.sum())} rows with a positive score compared; rows of equal score may '
-              'come in another order)')
-    return worst
+    ref = [o.numpy() for o in outs]
+    if not decoded:
+        worst = 0.0
+        for name, a, b in zip(result['output_names'], got, ref):
+            err = float(np.abs(a.astype(np.float64) - b).max()) if a.size else 0.0
+            print(f'  {name:14s} max |onnxruntime - PyTorch| = {err:.3g}')
+            worst = max(worst, err)
+        return worst
+    return _verify_rows(result['output_names'], got, ref)
+
+
+def _verify_rows(names, got, ref) -> float:
+    """Decoded outputs of image 0: scores in rank order, other columns by matched rows."""
+    import numpy as np
+
+    def table(outs):  # (K, D) float64: everything but the scores, label first
+        cols = {n: np.asarray(o[0], np.float64).reshape(len(o[0]), -1) for n, o in
+                zip(names, outs)}
+        return np.concatenate([cols['labels']] + [c for n, c in cols.items()
+                                                  if n not in ('labels', 'scores')], 1)
+
+    a, b = table(got), table(ref)
+    score_err = float(np.abs(got[names.index('scores')][0].astype(np.float64) -
+                             ref[names.index('scores')][0]).max())
+    print(f'  {"scores":14s} max |onnxruntime - PyTorch| = {score_err:.3g} (in rank order)')
+    dist = np.abs(a[:, None, :] - b[None, :, :])
+    dist[np.broadcast_to(dist[..., :1] > 0, dist.shape)] = np.inf  # other label: no match
+    best = dist.max(-1).min(1)  # per onnxruntime row: the closest PyTorch row
+    matched = best <= 1e-3
+    coord_err = float(best[matched].max()) if matched.any() else float('nan')
+    note = '' if matched.all() else ('; the others are expected only where scores nearly tie '
+                                     'at the last ranks')
+    print(f'  other outputs: {int(matched.sum())} of {len(best)} rows have a PyTorch row with '
+          f'the same label within 1e-3 (largest difference {coord_err:.3g}){note}')
+    return max(score_err, coord_err if matched.all() else float('inf'))
 
 
 def main(argv=None) -> None:

@@ -36,12 +36,12 @@ the bounds (about 0.1 GB at K = 100 with the default chunk), whatever the maps. 
 place may be resolved differently from ``torch.topk`` over all K^4 scores, as two ``torch.topk``
 implementations would.
 """
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
-__all__ = ['group_extreme_points', 'quadruple_scores']
+__all__ = ['group_extreme_points', 'quadruple_scores', 'penalised_scores']
 
 #: Margin added to every upper bound (float32 rounding of the exact score is far below it).
 _BOUND_EPS = 1e-5
@@ -69,13 +69,37 @@ def quadruple_scores(scores: Tensor, xs: Tensor, ys: Tensor, labels: Tensor, cen
     cx = torch.div(xs[1][il] + xs[3][ir], 2, rounding_mode='floor')
     cy = torch.div(ys[0][it] + ys[2][ib], 2, rounding_mode='floor')
     sc = center.reshape(-1)[key[it] * (h * w) + cy * w + cx]
-    st, sl, sb, sr = scores[0][it], scores[1][il], scores[2][ib], scores[3][ir]
+    return penalised_scores(
+        (scores[0][it], scores[1][il], scores[2][ib], scores[3][ir]), sc,
+        (xs[0][it], xs[1][il], xs[2][ib], xs[3][ir]), (ys[0][it], ys[1][il], ys[2][ib], ys[3][ir]),
+        (labels[0][it], labels[1][il], labels[2][ib], labels[3][ir]), scores_thresh,
+        center_thresh)
+
+
+def penalised_scores(parts: Sequence[Tensor], sc: Tensor, px: Sequence[Tensor],
+                     py: Sequence[Tensor], classes: Sequence[Tensor], scores_thresh: float,
+                     center_thresh: float) -> Tensor:
+    """The original's float32 quadruple score from the values of its four points.
+
+    Every argument broadcasts against the others, so a dense grid of quadruples can be given as
+    per-point vectors shaped to their own axis (only the final sums and rules are full size).
+
+    Args:
+        parts: Extreme scores ``(s_t, s_l, s_b, s_r)``.
+        sc: Centre score read at each quadruple's centre cell.
+        px, py: Integer x and y of ``(t, l, b, r)``.
+        classes: Classes of ``(t, l, b, r)``.
+        scores_thresh, center_thresh: Rule thresholds.
+
+    Returns:
+        ``((((s_t + s_l) + s_b) + s_r) + 2 s_c) / 6`` minus 1 per failed rule, subtracted one
+        rule at a time as the original does (float32 rounding included).
+    """
+    st, sl, sb, sr = parts
+    tx, lx, bx, rx = px
+    ty, ly, by, ry = py
+    ct, cl, cb, cr = classes
     s = (st + sl + sb + sr + 2 * sc) / 6
-    tx, ty = xs[0][it], ys[0][it]
-    lx, ly = xs[1][il], ys[1][il]
-    bx, by = xs[2][ib], ys[2][ib]
-    rx, ry = xs[3][ir], ys[3][ir]
-    ct, cl, cb, cr = labels[0][it], labels[1][il], labels[2][ib], labels[3][ir]
     rules = [
         (st < scores_thresh) | (sl < scores_thresh) | (sb < scores_thresh) |
         (sr < scores_thresh) | (sc < center_thresh),
@@ -161,8 +185,8 @@ def group_extreme_points(scores: Tensor,
         """Right peaks (a prefix of ``r_order``) with ``b + s_r / 6 >= tau``."""
         return torch.searchsorted(neg_sr, 6 * (b - tau), side='right')
 
-    state = dict(scores=scores.new_zeros(0), index=torch.zeros(0, dtype=torch.int64,
-                                                                device=device),
+    state = dict(scores=scores.new_zeros(0),
+                 index=torch.zeros(0, dtype=torch.int64, device=device),
                  scored=0, triples=0, blocks=0)
 
     def tau_now() -> float:
@@ -177,8 +201,8 @@ def group_extreme_points(scores: Tensor,
         l_ = torch.div(tri, k, rounding_mode='floor') % k
         b = tri % k
         # per triple (column vectors) and per right peak (row vectors)
-        tyb, lxb, byb, txb, bxb, ctb = (v[:, None] for v in (ty[t], lx[l_], by[b], tx[t], bx[b],
-                                                              ct_[t]))
+        tyb, lxb, byb, txb, bxb, ctb = (
+            v[:, None] for v in (ty[t], lx[l_], by[b], tx[t], bx[b], ct_[t]))
         part = ((st[t] + sl[l_]) + sb[b])[:, None]
         row = (key[t] * (h * w) + ((ty[t] + by[b]) >> 1) * w)[:, None]  # coordinates are >= 0
         low3 = ((st[t] < scores_thresh) | (sl[l_] < scores_thresh) |

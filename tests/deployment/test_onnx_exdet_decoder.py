@@ -1,0 +1,140 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""The export version of the exdet decoder (``--with-decoder`` for exdet configs).
+
+* on the original's decoder inputs (golden section 12.3, cases B and C: K = 100, 10^8 quadruples
+  per image), the ONNX graph run by onnxruntime returns the original's 1000 rows;
+* class-specific and class-agnostic maps, one or several blocks, maps with fewer cells than K:
+  the same rows as the PyTorch decoder of the test path (:class:`CenterNetExdetDecoder`).
+"""
+import io
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+from golden import dense, load_npz
+
+from mmcenternet.models.task_modules import CenterNetExdetDecoder
+
+onnx = pytest.importorskip('onnx', reason="the deploy extra is missing: pip install -e '.[deploy]'")
+ort = pytest.importorskip('onnxruntime',
+                          reason="the deploy extra is missing: pip install -e '.[deploy]'")
+
+from mmcenternet.deployment.exdet_decoder import EXDET_PAD_SCORE, ExdetDecoder  # noqa: E402
+from mmcenternet.deployment.exporter import check_onnx_model  # noqa: E402
+
+PARTS = ('t', 'l', 'b', 'r')
+HEADS = [f'hm_{p}' for p in PARTS + ('c', )] + [f'reg_{p}' for p in PARTS]
+
+
+class _MapsIn(nn.Module):
+    """The decoder alone, one graph input per raw map."""
+
+    def __init__(self, decoder: nn.Module) -> None:
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, *maps):
+        return self.decoder(maps)
+
+
+def _session(decoder: ExdetDecoder, example):
+    """Export the decoder (free batch and map sizes) and open it in onnxruntime (CPU)."""
+    buf = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(_MapsIn(decoder).eval(), tuple(example), buf, dynamo=False,
+                          opset_version=19, input_names=decoder.heads,
+                          output_names=['bboxes', 'scores', 'labels', 'extreme_points'],
+                          dynamic_axes={h: {0: 'n', 2: 'h', 3: 'w'} for h in decoder.heads},
+                          do_constant_folding=True)
+    proto = onnx.load_from_string(buf.getvalue())
+    check_onnx_model(proto)  # full onnx.checker, standard domain only
+    return ort.InferenceSession(buf.getvalue(), providers=['CPUExecutionProvider'])
+
+
+def _rows(outs) -> np.ndarray:
+    """(bboxes, scores, labels, extreme_points) -> the original's (B, N, 14) rows."""
+    bboxes, scores, labels, points = (np.asarray(o) for o in outs)
+    b, n = scores.shape
+    return np.concatenate([bboxes, scores[..., None], points.reshape(b, n, 8),
+                           labels[..., None].astype(np.float32)], axis=-1)
+
+
+@pytest.mark.golden
+def test_onnx_exdet_decoder_gives_the_originals_rows():
+    z = load_npz('decode_exdet.npz')
+
+    def maps(case):
+        return [dense(z, f'{case}_hm_{p}_logits') for p in PARTS + ('c', )] + \
+            [z[f'{case}_reg_{p}'].astype(np.float32) for p in PARTS]
+
+    decoder = ExdetDecoder(HEADS, 1, topk=100, kernel=3, stride=1.0, num_dets=1000)
+    sess = _session(decoder, [torch.from_numpy(m[:1, :, :8, :8]) for m in maps('B')])
+    for case in ('B', 'C'):  # one image; a batch of two (image 1 = the mirrored input)
+        got = _rows(sess.run(None, dict(zip(HEADS, maps(case)))))
+        ref = z[f'{case}_dets']
+        assert got.shape == ref.shape
+        # golden tolerances: order and class exact, scores 1e-6, coordinates 1e-4
+        np.testing.assert_array_equal(got[..., 13], ref[..., 13])
+        np.testing.assert_allclose(got[..., 4], ref[..., 4], atol=1e-6, rtol=0)
+        cols = list(range(4)) + list(range(5, 13))
+        np.testing.assert_allclose(got[..., cols], ref[..., cols], atol=1e-4, rtol=0)
+        assert (got[..., 4] > 0).sum() > 100  # the planted objects are found
+
+
+def _random_maps(seed: int, classes: int, extreme_classes: int, h: int, w: int,
+                 offsets: bool = True):
+    g = torch.Generator().manual_seed(seed)
+    maps = [torch.randn(2, extreme_classes, h, w, generator=g) * 2 for _ in PARTS]
+    maps.append(torch.randn(2, classes, h, w, generator=g) * 2)
+    if offsets:
+        maps += [torch.rand(2, 2, h, w, generator=g) for _ in PARTS]
+    return maps
+
+
+def _pytorch_rows(maps, k: int, n: int) -> np.ndarray:
+    dec = CenterNetExdetDecoder(topk=k, num_dets=n)
+    heat = {p: m.sigmoid() for p, m in zip(PARTS + ('c', ), maps[:5])}
+    offs = dict(zip(PARTS, maps[5:])) or None
+    return dec.decode(heat, offs).numpy()
+
+
+@pytest.mark.parametrize('extreme_classes,offsets', [(3, True), (1, True), (3, False)])
+def test_onnx_exdet_decoder_equals_the_pytorch_decoder(extreme_classes, offsets):
+    """Class-specific and class-agnostic maps, with and without offsets, in several blocks."""
+    k, n = 12, 500
+    heads = HEADS if offsets else HEADS[:5]
+    maps = _random_maps(extreme_classes + offsets, 3, extreme_classes, 10, 14, offsets)
+    ref = _pytorch_rows(maps, k, n)
+    blocks = ExdetDecoder(heads, 1, topk=k, kernel=3, stride=1.0, num_dets=n, chunk=5 * k**3)
+    one = ExdetDecoder(heads, 1, topk=k, kernel=3, stride=1.0, num_dets=n, chunk=k**4)
+    with torch.no_grad():
+        assert np.array_equal(_rows(blocks(maps)), _rows(one(maps)))  # 3 blocks = 1 block
+    got = _rows(_session(blocks, maps).run(None, {h: m.numpy() for h, m in zip(heads, maps)}))
+    assert got.shape == ref.shape == (2, n, 14)
+    np.testing.assert_array_equal(got[..., 13], ref[..., 13])
+    np.testing.assert_allclose(got[..., 4], ref[..., 4], atol=1e-6, rtol=0)
+    np.testing.assert_allclose(got[..., :13], ref[..., :13], atol=1e-5, rtol=0)
+    assert (ref[..., 4] > 0).any() and (ref[..., 4] < 0).any()  # valid and penalised rows
+    if extreme_classes == 1:  # agnostic: the class comes from the centre map
+        assert len(np.unique(got[..., 13])) > 1
+
+
+def test_onnx_exdet_decoder_pads_maps_smaller_than_k():
+    """Class-agnostic 3 x 3 maps (9 cells) with K = 12: the real quadruples (9^4 = 6561 >= N)
+    come first, as the PyTorch decoder returns them; padding rows only when N exceeds them."""
+    k = 12
+    maps = _random_maps(7, 2, 1, 3, 3)
+    for n in (1000, 7000):
+        ref = _pytorch_rows(maps, k, n)
+        decoder = ExdetDecoder(HEADS, 1, topk=k, kernel=3, stride=1.0, num_dets=n)
+        with torch.no_grad():
+            got = _rows(decoder(maps))
+        real = ref.shape[1]
+        assert real == min(n, 9**4) and got.shape[1] == n
+        np.testing.assert_allclose(got[:, :real, 4], ref[..., 4], atol=1e-6, rtol=0)
+        np.testing.assert_array_equal(got[:, :real, 13], ref[..., 13])
+        assert np.all(got[:, real:, 4] < EXDET_PAD_SCORE / 10)
+        assert np.all(got[:, :real, 4] > -7)
