@@ -8,7 +8,7 @@ import json
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import Dict
+from typing import Dict, Sequence
 
 import numpy as np
 import pytest
@@ -43,6 +43,23 @@ def dense(z, name: str) -> np.ndarray:
     out = np.full(int(np.prod(z[name + '_shape'])), z[name + '_bg'], dtype=z[name + '_val'].dtype)
     out[z[name + '_idx']] = z[name + '_val']
     return out.reshape(z[name + '_shape'])
+
+
+def match_rows(ref: np.ndarray, pred: np.ndarray, coord_cols: Sequence[int], score_col: int,
+               class_col: int, coord_tol: float = 0.05, score_tol: float = 1e-4) -> int:
+    """How many reference rows distinct predicted rows match, in any order: same class,
+    coordinates within ``coord_tol`` and score within ``score_tol`` (README section 11 rule)."""
+    used = np.zeros(len(pred), bool)
+    matched = 0
+    for r in ref:
+        ok = (~used) & (pred[:, class_col] == r[class_col]) & \
+            (np.abs(pred[:, coord_cols] - r[coord_cols]).max(1) <= coord_tol) & \
+            (np.abs(pred[:, score_col] - r[score_col]) <= score_tol)
+        hit = np.flatnonzero(ok)
+        if len(hit):
+            used[hit[0]] = True
+            matched += 1
+    return matched
 
 
 def original_weights(manifest: dict, seed: int) -> Dict[str, torch.Tensor]:

@@ -21,7 +21,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from golden import REPO, golden_path, load_json, load_npz, write_original_checkpoint
+from golden import REPO, golden_path, load_json, load_npz, match_rows, write_original_checkpoint
 from mmengine.config import Config
 
 from mmcenternet.utils.convert_official import convert_checkpoint
@@ -298,20 +298,10 @@ def _run(*args):
     return subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True)
 
 
-def _match(ref: np.ndarray, pred: np.ndarray, score_col: int = 5, tol: float = 0.05) -> int:
-    """Reference rows matched one to one: same class, coordinates within ``tol`` px, score
-    within 1e-4 (golden README section 11)."""
-    used = np.zeros(len(pred), bool)
-    coords = [i for i in range(1, ref.shape[1]) if i != score_col]
-    matched = 0
-    for r in ref:
-        ok = ~used & (pred[:, 0] == r[0]) & (np.abs(pred[:, coords] - r[coords]).max(1) <= tol) \
-            & (np.abs(pred[:, score_col] - r[score_col]) <= 1e-4)
-        hit = np.flatnonzero(ok)
-        if len(hit):
-            used[hit[0]] = True
-            matched += 1
-    return matched
+def _match(ref: np.ndarray, pred: np.ndarray) -> int:
+    """Rows ``[class, x1, y1, x2, y2, score, ...]`` matched by the README section 11 rule."""
+    coords = [i for i in range(1, ref.shape[1]) if i != 5]
+    return match_rows(ref, pred, coords, 5, 0)
 
 
 @pytest.mark.slow

@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-from exdet_common import match_rows
-from golden import REPO, golden_path, load_json, load_npz, write_original_checkpoint
+from golden import (REPO, golden_path, load_json, load_npz, match_rows,
+                    write_original_checkpoint)
 from mmdet.registry import MODELS
 from mmengine.config import Config
 from mmengine.dataset import Compose

@@ -196,8 +196,13 @@ def ensure_python_deps(env: Env, state: dict, pins: dict) -> bool:
         need.append('mmengine')
     if state.get('mmdet') != pins['mmdet']:
         need.append('mmdet')
-    for name, key in [('pycocotools', 'pycocotools'), ('opencv-python', 'opencv-python'),
-                      ('scipy', 'scipy'), ('matplotlib', 'matplotlib'), ('pytest', 'pytest'),
+    if state.get('opencv-python') != pins['opencv-python']:  # pinned: see constraints.txt
+        if state.get('opencv-python'):
+            log(f'opencv-python {state["opencv-python"]} -> {pins["opencv-python"]} '
+                '(the pinned version, see requirements/constraints.txt)')
+        need.append(f'opencv-python=={pins["opencv-python"]}')
+    for name, key in [('pycocotools', 'pycocotools'), ('scipy', 'scipy'),
+                      ('matplotlib', 'matplotlib'), ('pytest', 'pytest'),
                       ('terminaltables', 'terminaltables'), ('shapely', 'shapely')]:
         if state.get(key) is None:
             need.append(name)
