@@ -85,9 +85,16 @@ def test_losses_and_decoding_stay_fp32_under_autocast():
         outs = model(x, mode='tensor')
         assert outs[0].dtype == torch.bfloat16  # the network did run in low precision
         mixed = model(x, [s], mode='loss')
+    # the same low-precision maps, losses computed outside autocast in fp32
+    reference = model.bbox_head.loss_by_feat([o.detach().float() for o in outs],
+                                             [s.gt_instances])
     for name, value in mixed.items():
         assert value.dtype == torch.float32, name
-        assert torch.isfinite(value) and value.item() == pytest.approx(full[name].item(), rel=0.1)
+        assert torch.isfinite(value)
+        assert value.item() == pytest.approx(reference[name].item(), rel=1e-5), name
+        # and near the fp32 network's loss (bfloat16 keeps ~3 digits through the network; CPUs
+        # with AMX accumulate differently, measured up to 11 % apart here)
+        assert value.item() == pytest.approx(full[name].item(), rel=0.3), name
     sum(mixed.values()).backward()
     model.eval()
     s.set_metainfo(dict(ori_shape=(64, 64), scale_factor=(1.0, 1.0), border=[0, 64, 0, 64]))
