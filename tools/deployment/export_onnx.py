@@ -106,11 +106,16 @@ def _verify_rows(names, got, ref) -> float:
     best = dist.max(-1).min(1)  # per onnxruntime row: the closest PyTorch row
     matched = best <= 1e-3
     coord_err = float(best[matched].max()) if matched.any() else float('nan')
-    note = '' if matched.all() else ('; the others are expected only where scores nearly tie '
-                                     'at the last ranks')
+    ref_scores = np.asarray(ref[names.index('scores')][0], np.float64)
+    unmatched = np.asarray(got[names.index('scores')][0], np.float64)[~matched]
+    # an unmatched row is explained when its score is (nearly) shared by another row: for equal
+    # scores either runtime may pick other cells or quadruples
+    shared = np.array([(np.abs(ref_scores - v) <= 1e-5).sum() > 1 for v in unmatched], bool)
+    note = '' if matched.all() else (f'; {len(unmatched)} unmatched, {int(shared.sum())} of them '
+                                     'with a score other rows share within 1e-5')
     print(f'  other outputs: {int(matched.sum())} of {len(best)} rows have a PyTorch row with '
           f'the same label within 1e-3 (largest difference {coord_err:.3g}){note}')
-    return max(score_err, coord_err if matched.all() else float('inf'))
+    return max(score_err, coord_err if shared.all() else float('inf'))
 
 
 def main(argv=None) -> None:
