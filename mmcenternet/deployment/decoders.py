@@ -63,6 +63,9 @@ def topk_two_stage_fixed(heat: Tensor, k: int, pad_score: float = PAD_SCORE
 class _LastStack(nn.Module):
     """Common part: picks the last stack's maps out of the flat raw output."""
 
+    #: Names of the outputs of :meth:`forward`, in order.
+    output_names = ('bboxes', 'scores', 'labels')
+
     def __init__(self, heads: Sequence[str], num_stacks: int, topk: int, kernel: int,
                  stride: float) -> None:
         super().__init__()
@@ -71,6 +74,15 @@ class _LastStack(nn.Module):
         self.topk = int(topk)
         self.kernel = int(kernel)
         self.stride = float(stride)
+
+    @property
+    def rows(self) -> int:
+        """Detections returned per image (the size of every output's axis 1)."""
+        return self.topk
+
+    def metadata(self) -> Dict[str, str]:
+        """Settings recorded in the exported file's metadata."""
+        return {'topk': str(self.topk)}
 
     def last_stack(self, outs: Sequence[Tensor]) -> Dict[str, Tensor]:
         n = len(self.heads)
@@ -116,6 +128,8 @@ class MultiPoseDecoder(_LastStack):
         hm_hp_thresh: Joint peaks must score above this to be used.
         dist_ratio: A joint snaps to a peak at most ``dist_ratio * max(box w, box h)`` away.
     """
+
+    output_names = _LastStack.output_names + ('keypoints', )
 
     def __init__(self, heads: Sequence[str], num_stacks: int, topk: int, kernel: int,
                  stride: float, hm_hp_thresh: float = 0.1, dist_ratio: float = 0.3) -> None:

@@ -19,7 +19,7 @@ Maps with fewer than K cells per extreme map (inputs under 40 x 40 pixels at str
 class-agnostic maps) get padding peaks of score :data:`EXDET_PAD_SCORE`; quadruples that use one
 score far below any real quadruple (real scores are above -6).
 """
-from typing import Sequence, Tuple
+from typing import Dict, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -58,6 +58,8 @@ class ExdetDecoder(_LastStack):
         chunk: About this many quadruples are scored at once (the block size).
     """
 
+    output_names = _LastStack.output_names + ('extreme_points', )
+
     def __init__(self, heads: Sequence[str], num_stacks: int, topk: int, kernel: int,
                  stride: float, num_dets: int = 1000, scores_thresh: float = 0.1,
                  center_thresh: float = 0.1, chunk: int = 1 << 21) -> None:
@@ -69,6 +71,13 @@ class ExdetDecoder(_LastStack):
         missing = [f'hm_{p}' for p in PARTS + ('c', ) if f'hm_{p}' not in self.heads]
         if missing:
             raise ValueError(f'exdet decoding needs the branches {missing}; got {self.heads}')
+
+    @property
+    def rows(self) -> int:
+        return self.num_dets
+
+    def metadata(self) -> Dict[str, str]:
+        return dict(super().metadata(), num_dets=str(self.num_dets))
 
     def forward(self, outs: Sequence[Tensor]) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
         maps = self.last_stack(outs)

@@ -37,7 +37,8 @@ from .exdet_decoder import ExdetDecoder
 from .utils import (META_PREFIX, check_input_shape, find_head, head_layout, model_signature,
                     raw_output_names, require, size_divisor, task_of)
 
-__all__ = ['export_onnx', 'export_model', 'build_model', 'check_onnx_model', 'ExportResult',
+__all__ = ['export_onnx', 'export_model', 'export_decoder', 'build_model', 'check_onnx_model',
+           'ExportResult',
            'MIN_OPSET', 'MAX_OPSET']
 
 MIN_OPSET = 19  # the first opset with DeformConv
@@ -96,25 +97,24 @@ def make_decoder(model: nn.Module, test_cfg: Optional[dict] = None
         coder = getattr(head, 'bbox_coder', None)
         topk = cfg.get('topk', getattr(coder, 'topk', 100))
         kernel = cfg.get('local_maximum_kernel', getattr(coder, 'local_maximum_kernel', 3))
-        return CtdetDecoder(heads, stacks, topk, kernel, stride), \
-            ['bboxes', 'scores', 'labels'], task
-    if task == 'exdet':
+        decoder = CtdetDecoder(heads, stacks, topk, kernel, stride)
+    elif task == 'exdet':
         grouping = getattr(head, 'decoder', None)
 
         def setting(name: str, default):
             return cfg.get(name) if cfg.get(name) is not None \
                 else getattr(grouping, name, default)
 
-        return ExdetDecoder(heads, stacks, setting('topk', 100),
-                            setting('local_maximum_kernel', 3), stride,
-                            num_dets=setting('num_dets', 1000),
-                            scores_thresh=setting('scores_thresh', 0.1),
-                            center_thresh=setting('center_thresh', 0.1)), \
-            ['bboxes', 'scores', 'labels', 'extreme_points'], task
-    return MultiPoseDecoder(heads, stacks, cfg.get('topk', 100),
-                            cfg.get('local_maximum_kernel', 3), stride,
-                            cfg.get('hm_hp_thresh', 0.1), cfg.get('dist_ratio', 0.3)), \
-        ['bboxes', 'scores', 'labels', 'keypoints'], task
+        decoder = ExdetDecoder(heads, stacks, setting('topk', 100),
+                               setting('local_maximum_kernel', 3), stride,
+                               num_dets=setting('num_dets', 1000),
+                               scores_thresh=setting('scores_thresh', 0.1),
+                               center_thresh=setting('center_thresh', 0.1))
+    else:
+        decoder = MultiPoseDecoder(heads, stacks, cfg.get('topk', 100),
+                                   cfg.get('local_maximum_kernel', 3), stride,
+                                   cfg.get('hm_hp_thresh', 0.1), cfg.get('dist_ratio', 0.3))
+    return decoder, list(decoder.output_names), task
 
 
 @contextmanager
@@ -254,11 +254,11 @@ def export_model(model: nn.Module,
         model.train(was_training)
     proto = result.pop('proto')
     if with_decoder:  # the tracer leaves the row count symbolic; it is a constant
-        rows = getattr(decoder, 'num_dets', decoder.topk)
         joints = (layout or {}).get('heads', {}).get('hps', 0) // 2
         for out in proto.graph.output:
             dims = out.type.tensor_type.shape.dim
-            fixed = {1: rows, 2: joints} if out.name == 'keypoints' else {1: rows}
+            fixed = {1: decoder.rows, 2: joints} if out.name == 'keypoints' else \
+                {1: decoder.rows}
             for axis, size in fixed.items():
                 dims[axis].ClearField('dim_param')
                 dims[axis].dim_value = size
@@ -276,9 +276,7 @@ def export_model(model: nn.Module,
         meta['heads'] = json.dumps(layout['heads'])
         meta['num_stacks'] = str(layout['num_stacks'])
     if with_decoder:
-        meta['topk'] = str(decoder.topk)
-        if isinstance(decoder, ExdetDecoder):
-            meta['num_dets'] = str(decoder.num_dets)
+        meta.update(decoder.metadata())
     meta.update(metadata or {})
     for key, value in meta.items():
         entry = proto.metadata_props.add()
@@ -334,6 +332,49 @@ def _export(model, height, width, dynamic, with_decoder, decoder, names, layout,
             raise UserError(f'{what}: ONNX export failed{where}: {type(exc).__name__}: '
                             f'{str(exc).splitlines()[0] if str(exc) else ""}') from None
     return dict(proto=onnx.load_from_string(buf.getvalue()), names=names)
+
+
+class _MapsIn(nn.Module):
+    """A decoder with one graph input per raw map (it takes the maps as one sequence)."""
+
+    def __init__(self, decoder: nn.Module) -> None:
+        super().__init__()
+        self.decoder = decoder
+
+    def forward(self, *maps: torch.Tensor):
+        return self.decoder(maps)
+
+
+def export_decoder(decoder: nn.Module, example: Sequence[torch.Tensor],
+                   output: Optional[str] = None, opset: int = MIN_OPSET):
+    """The export decoder alone as a checked ONNX model (for tests and benchmarks).
+
+    Args:
+        decoder: One of :mod:`.decoders` (or :class:`.ExdetDecoder`) for one stack.
+        example: One raw map per ``decoder.heads``, (B, C, h, w); batch and map sizes are free
+            in the graph.
+        output: Also write the model to this file.
+        opset: ONNX opset.
+
+    Returns:
+        The ``onnx.ModelProto``: inputs named as ``decoder.heads``, outputs
+        ``decoder.output_names``.
+    """
+    onnx = require('onnx')
+    buf = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(_MapsIn(decoder).eval(), tuple(example), buf, dynamo=False,
+                          opset_version=opset, input_names=list(decoder.heads),
+                          output_names=list(decoder.output_names),
+                          dynamic_axes={h: {0: 'batch', 2: 'height', 3: 'width'}
+                                        for h in decoder.heads},
+                          do_constant_folding=True)
+    proto = onnx.load_from_string(buf.getvalue())
+    check_onnx_model(proto)
+    if output:
+        onnx.save(proto, output)
+    return proto
 
 
 def _version() -> str:

@@ -6,13 +6,9 @@
 * class-specific and class-agnostic maps, one or several blocks, maps with fewer cells than K:
   the same rows as the PyTorch decoder of the test path (:class:`CenterNetExdetDecoder`).
 """
-import io
-import warnings
-
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
 from golden import dense, load_npz
 
 from mmcenternet.models.task_modules import CenterNetExdetDecoder
@@ -22,36 +18,16 @@ ort = pytest.importorskip('onnxruntime',
                           reason="the deploy extra is missing: pip install -e '.[deploy]'")
 
 from mmcenternet.deployment.exdet_decoder import EXDET_PAD_SCORE, ExdetDecoder  # noqa: E402
-from mmcenternet.deployment.exporter import check_onnx_model  # noqa: E402
+from mmcenternet.deployment.exporter import export_decoder  # noqa: E402
 
 PARTS = ('t', 'l', 'b', 'r')
 HEADS = [f'hm_{p}' for p in PARTS + ('c', )] + [f'reg_{p}' for p in PARTS]
 
 
-class _MapsIn(nn.Module):
-    """The decoder alone, one graph input per raw map."""
-
-    def __init__(self, decoder: nn.Module) -> None:
-        super().__init__()
-        self.decoder = decoder
-
-    def forward(self, *maps):
-        return self.decoder(maps)
-
-
 def _session(decoder: ExdetDecoder, example):
-    """Export the decoder (free batch and map sizes) and open it in onnxruntime (CPU)."""
-    buf = io.BytesIO()
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        torch.onnx.export(_MapsIn(decoder).eval(), tuple(example), buf, dynamo=False,
-                          opset_version=19, input_names=decoder.heads,
-                          output_names=['bboxes', 'scores', 'labels', 'extreme_points'],
-                          dynamic_axes={h: {0: 'n', 2: 'h', 3: 'w'} for h in decoder.heads},
-                          do_constant_folding=True)
-    proto = onnx.load_from_string(buf.getvalue())
-    check_onnx_model(proto)  # full onnx.checker, standard domain only
-    return ort.InferenceSession(buf.getvalue(), providers=['CPUExecutionProvider'])
+    """Export the decoder (free batch and map sizes, checked) and open it in onnxruntime."""
+    proto = export_decoder(decoder, example)  # full onnx.checker, standard domain only
+    return ort.InferenceSession(proto.SerializeToString(), providers=['CPUExecutionProvider'])
 
 
 def _rows(outs) -> np.ndarray:

@@ -132,31 +132,13 @@ def decoder_inputs(data: dict):
     return names, [a.float().contiguous() for a in arrays]
 
 
-class _MapsIn(torch.nn.Module):
-    """The export decoder with one graph input per raw map."""
-
-    def __init__(self, decoder) -> None:
-        super().__init__()
-        self.decoder = decoder
-
-    def forward(self, *maps):
-        return self.decoder(maps)
-
-
 def export_decoder(args, data: dict, path: str) -> None:
     """Write the export decoder for these maps' branches and channel counts to ``path``."""
-    import warnings
-
     from mmcenternet.deployment import ExdetDecoder
+    from mmcenternet.deployment import export_decoder as export
     names, arrays = decoder_inputs(data)
-    decoder = ExdetDecoder(names, 1, topk=args.topk, kernel=3, stride=1.0,
-                           num_dets=args.num_dets)
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        torch.onnx.export(_MapsIn(decoder).eval(), tuple(arrays), path, dynamo=False,
-                          opset_version=19, input_names=names,
-                          output_names=['bboxes', 'scores', 'labels', 'extreme_points'],
-                          dynamic_axes={n: {0: 'n', 2: 'h', 3: 'w'} for n in names})
+    export(ExdetDecoder(names, 1, topk=args.topk, kernel=3, stride=1.0, num_dets=args.num_dets),
+           arrays, path)
 
 
 def scenario_maps(args, scenario) -> dict:
