@@ -2,7 +2,9 @@
 """Access to the golden reference data produced by the original implementation.
 
 The data lives in ``../shared/golden`` beside the repository (override with
-``MMCENTERNET_GOLDEN``). Tests that need it are skipped, with the reason, when it is absent.
+``MMCENTERNET_GOLDEN``). Tests that need it are skipped, with the reason, when it is absent;
+under CI (``CI=true``) they fail instead, so that a run without the reference data cannot pass
+without checking equivalence.
 """
 import json
 import os
@@ -18,12 +20,21 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GOLDEN = os.environ.get('MMCENTERNET_GOLDEN', osp.join(osp.dirname(REPO), 'shared', 'golden'))
 
 
+def under_ci() -> bool:
+    """Whether the suite runs under CI (``CI`` set to ``true`` / ``1``)."""
+    return os.environ.get('CI', '').strip().lower() in ('true', '1', 'yes')
+
+
 def golden_path(*parts: str) -> str:
-    """Path inside the golden folder; skips the calling test if the file is missing."""
+    """Path inside the golden folder; skips the calling test if the file is missing (fails it
+    under CI)."""
     path = osp.join(GOLDEN, *parts)
     if not osp.exists(path):
-        pytest.skip(f'golden reference data not found: {path} (set MMCENTERNET_GOLDEN or put '
-                    f'the shared folder beside the repository)')
+        reason = (f'golden reference data not found: {path} (set MMCENTERNET_GOLDEN or put '
+                  f'the shared folder beside the repository)')
+        if under_ci():
+            pytest.fail(f'CI=true: {reason}', pytrace=False)
+        pytest.skip(reason)
     return path
 
 
@@ -43,6 +54,23 @@ def dense(z, name: str) -> np.ndarray:
     out = np.full(int(np.prod(z[name + '_shape'])), z[name + '_bg'], dtype=z[name + '_val'].dtype)
     out[z[name + '_idx']] = z[name + '_val']
     return out.reshape(z[name + '_shape'])
+
+
+def target_settings(meta: dict) -> dict:
+    """Sizes and constants of a golden target set (its JSON ``settings``), with the public set's
+    values where an older file lacks a key: ``input_size`` / ``output_size`` as ``(w, h)``,
+    ``down_ratio``, ``num_classes``, ``max_objs``, ``mean`` / ``std`` (float32, BGR order)."""
+    st = meta.get('settings', {})
+    res = st.get('input_res', 512)
+    in_w, in_h = st.get('input_w', res), st.get('input_h', res)
+    ratio = st.get('down_ratio', 4)
+    out = st.get('output_res')
+    out_w = st.get('output_w', out if out is not None else in_w // ratio)
+    out_h = st.get('output_h', out if out is not None else in_h // ratio)
+    return dict(input_size=(in_w, in_h), output_size=(out_w, out_h), down_ratio=ratio,
+                num_classes=st.get('num_classes', 80), max_objs=st.get('max_objs', 128),
+                mean=np.array(st.get('mean', [0.40789654, 0.44719302, 0.47026115]), np.float32),
+                std=np.array(st.get('std', [0.28863828, 0.27408164, 0.27809835]), np.float32))
 
 
 def match_rows(ref: np.ndarray, pred: np.ndarray, coord_cols: Sequence[int], score_col: int,

@@ -24,10 +24,13 @@ from mmengine.config import ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmcenternet.utils.setup_run import (UserError, check_checkpoint_matches,  # noqa: E402
-                                         check_data_paths, check_registered_types,
-                                         finish_distributed, is_pose_config, load_config,
-                                         run_cli, set_local_rank, setup_cpu_distributed)
+from mmcenternet.utils.cli import (UserError, is_pose_config, load_config,  # noqa: E402
+                                   run_cli, set_local_rank)
+from mmcenternet.utils.config_checks import (check_checkpoint_matches,  # noqa: E402
+                                             check_data_paths, check_registered_types,
+                                             check_stride_matches)
+from mmcenternet.utils.distributed import (finish_distributed,  # noqa: E402
+                                           setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -148,6 +151,7 @@ def main(argv=None) -> None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     check_registered_types(cfg, ['model', 'test_dataloader', 'test_evaluator', 'tta_model',
                                  'tta_pipeline', 'visualizer'])
+    check_stride_matches(cfg)
     check_data_paths(cfg, ['test_dataloader'])
     if args.backend == 'pytorch':
         check_checkpoint_matches(cfg, args.checkpoint)

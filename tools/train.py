@@ -20,10 +20,11 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from mmcenternet.utils.dataset_check import check_training_data  # noqa: E402
-from mmcenternet.utils.setup_run import (UserError, check_data_paths,  # noqa: E402
-                                         check_registered_types, finish_distributed,
-                                         load_config, run_cli, set_local_rank,
-                                         setup_cpu_distributed)
+from mmcenternet.utils.cli import UserError, load_config, run_cli, set_local_rank  # noqa: E402
+from mmcenternet.utils.config_checks import (check_data_paths,  # noqa: E402
+                                             check_registered_types, check_stride_matches)
+from mmcenternet.utils.distributed import (finish_distributed,  # noqa: E402
+                                           setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -70,6 +71,7 @@ def main(argv=None) -> None:
     check_registered_types(cfg, ['model', 'train_dataloader', 'val_dataloader', 'val_evaluator',
                                  'optim_wrapper', 'param_scheduler', 'default_hooks',
                                  'custom_hooks', 'visualizer'])
+    check_stride_matches(cfg)
     check_data_paths(cfg, ['train_dataloader', 'val_dataloader'])
     if not args.skip_data_check:
         check_training_data(cfg)

@@ -6,7 +6,7 @@
 # Original model zoo (COCO val2017 AP): 35.8 no-aug / 39.8 flip / 42.4 flip + multi-scale.
 # Test: `--keep_res` with the image centred on a (n | 127) + 1 canvas (sides multiples of 128).
 _base_ = [
-    '../_base_/models/centernet_hourglass104.py', '../_base_/datasets/coco_centernet.py',
+    '../_base_/models/centernet_hourglass104.py', '../_base_/datasets/coco_exdet_centernet.py',
     '../_base_/schedules/adam_50e.py', '../_base_/default_runtime.py',
     '../_base_/centernet_tta.py'
 ]
@@ -23,8 +23,7 @@ model = dict(
         branch_init='default',  # only the heat-map biases are set (-2.19)
         stride=4,
         agnostic_ex=False,
-        decoder=dict(type='CenterNetExdetDecoder', topk=100, num_dets=1000, scores_thresh=0.1,
-                     center_thresh=0.1, local_maximum_kernel=3),
+        decoder=dict(type='CenterNetExdetDecoder'),  # its settings: test_cfg
         target_generator=dict(type='CenterNetExdetTargetGenerator', max_objs=128,
                               min_overlap=0.7),
         loss_heatmap=dict(type='CenterNetFocalLoss', loss_weight=1.0),
@@ -33,24 +32,14 @@ model = dict(
         _delete_=True,  # exdet decoding settings replace ctdet's
         topk=100,
         num_dets=1000,
+        scores_thresh=0.1,
+        center_thresh=0.1,
+        local_maximum_kernel=3,
         max_per_img=100,
         mode='faithful',  # see docs/exdet.md
         soft_nms=dict(sigma=0.5, min_score=0.001, method='gaussian', iou_threshold=0.5)))
 
 # ------------------------------------------------------------------ data
-train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='LoadExtremePoints'),  # exdet targets come from the points, not from the boxes
-    dict(type='CenterNetRandomAffine', input_size=(512, 512), down_ratio=4,
-         scale_range=(0.6, 1.4, 0.1), border=128, flip_prob=0.5,
-         mirror_center=False,  # exdet does not mirror the crop centre when flipping
-         shift_style='exdet'),  # exdet's --not_rand_crop order (scale first, W/H shifts)
-    dict(type='CenterNetColorAug'),
-    dict(type='PackExdetInputs',  # also packs gt_instances.extreme_points
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                    'flip_direction', 'homography_matrix')),
-]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='CenterNetPad', size_mask=127),  # the hourglass needs multiples of 128, not 32
@@ -58,13 +47,8 @@ test_pipeline = [
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
                     'homography_matrix', 'border')),
 ]
-train_dataloader = dict(
-    batch_size=6,  # the original: 24 images per step (4 on the master GPU + 4 x 5); 4 x 6 here
-    dataset=dict(
-        type='CenterNetExdetCocoDataset',  # instances carry extreme_points
-        ann_file='annotations/instances_extreme_train2017.json',  # the original's file name
-        extreme_points_source='auto',
-        pipeline=train_pipeline))
+# the original: 24 images per step (4 on the master GPU + 4 x 5); 4 x 6 here
+train_dataloader = dict(batch_size=6)
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))  # the 127 padding above
 test_dataloader = val_dataloader
 

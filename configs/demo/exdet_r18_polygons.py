@@ -1,13 +1,13 @@
 # Demo: CenterNet exdet (extreme points + centre grouping) with a quarter-width ResNet-18 and
 # plain up-sampling, trained from scratch on generated polygon images (make_polygon_shapes_dataset
-# in mmcenternet/utils/synthetic_data.py). The annotations have polygons only: the dataset derives
+# in mmcenternet/utils/synthetic/shapes.py). The annotations have polygons only: the dataset derives
 # the extreme points from them while reading. Small enough to train on a CPU in about a minute:
-#   python -c "from mmcenternet.utils.synthetic_data import make_polygon_shapes_dataset as m; \
+#   python -c "from mmcenternet.utils.synthetic import make_polygon_shapes_dataset as m; \
 #       m('data/demo_polygons', 600, split='train'); \
 #       m('data/demo_polygons', 32, seed=2, split='val')"
 #   python tools/train.py configs/demo/exdet_r18_polygons.py
 _base_ = [
-    '../_base_/models/centernet_resdcn18.py', '../_base_/datasets/coco_centernet.py',
+    '../_base_/models/centernet_resdcn18.py', '../_base_/datasets/coco_exdet_centernet.py',
     '../_base_/schedules/adam_140e.py', '../_base_/default_runtime.py',
     '../_base_/centernet_tta.py'
 ]
@@ -72,7 +72,7 @@ model = dict(
         head_conv=32,
         branch_init='normal',
         stride=4,
-        decoder=dict(type='CenterNetExdetDecoder', topk=100, num_dets=1000),
+        decoder=dict(type='CenterNetExdetDecoder'),  # its settings: test_cfg
         target_generator=dict(type='CenterNetExdetTargetGenerator', max_objs=128),
         loss_heatmap=dict(type='CenterNetFocalLoss', loss_weight=1.0),
         loss_offset=dict(type='CenterNetRegL1Loss', loss_weight=1.0)),

@@ -4,7 +4,6 @@
 mmdet's own entry points work with every mmcenternet detection config and checkpoint::
 
     from mmdet.apis import DetInferencer, inference_detector, init_detector
-    import mmcenternet  # noqa: F401  (registers the modules)
 
     model = init_detector('configs/demo/ctdet_r18_shapes.py', 'work_dirs/demo/epoch_96.pth',
                           device='cpu')
@@ -36,11 +35,13 @@ def sync_device(device: Union[str, torch.device]) -> None:
 def load_detector(config: Union[str, Config],
                   checkpoint: Optional[str] = None,
                   device: str = 'cpu',
-                  cfg_options: Optional[dict] = None) -> torch.nn.Module:
+                  cfg_options: Optional[dict] = None,
+                  onnx_file: Optional[str] = None,
+                  threads: Optional[int] = None) -> torch.nn.Module:
     """Build a detector for inference, as mmdet's ``init_detector`` does.
 
     A missing file, an original (unconverted) CenterNet checkpoint or one of another architecture
-    or class count raises :class:`~mmcenternet.utils.setup_run.UserError` with a one-line
+    or class count raises :class:`~mmcenternet.utils.errors.UserError` with a one-line
     message. Without a checkpoint the weights stay random (useful for timing only).
 
     Args:
@@ -48,19 +49,31 @@ def load_detector(config: Union[str, Config],
         checkpoint: Checkpoint path, or ``None``.
         device: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
         cfg_options: Config overrides.
+        onnx_file: Raw-maps ONNX export of this config: the network runs in onnxruntime
+            (the backend ``CenterNetOnnxRuntimeModel`` of :mod:`mmcenternet.deployment`),
+            everything else as in PyTorch; ``checkpoint`` and ``device`` are then not used.
+        threads: onnxruntime's intra-op threads (with ``onnx_file``).
 
     Returns:
         The model in eval mode, with ``cfg`` and ``dataset_meta`` set.
     """
-    import mmcenternet  # noqa: F401  (registers the modules)
     from mmdet.apis import init_detector
 
-    from mmcenternet.utils.setup_run import (UserError, check_checkpoint_matches,
-                                             is_pose_config, load_config)
+    from mmcenternet.utils.cli import UserError, is_pose_config, load_config
+    from mmcenternet.utils.config_checks import check_checkpoint_matches, config_classes
     cfg = load_config(config, cfg_options)
     if is_pose_config(cfg):
         raise UserError(f'{cfg.filename} is a pose config; this tool handles detection configs '
                         '(use tools/test.py for pose models)')
+    if onnx_file is not None:
+        from mmengine.registry import MODELS, init_default_scope
+        init_default_scope(cfg.get('default_scope', 'mmdet'))
+        model = MODELS.build(dict(type='CenterNetOnnxRuntimeModel', onnx_file=onnx_file,
+                                  model=cfg.model, config_name=cfg.filename, threads=threads))
+        model.cfg = cfg
+        classes = config_classes(cfg)
+        model.dataset_meta = dict(classes=tuple(classes)) if classes else {}
+        return model
     if device.startswith('cuda') and not torch.cuda.is_available():
         raise UserError(f'--device {device}: no CUDA GPU is visible; use --device cpu')
     # No download of ImageNet weights for a model whose weights come from a checkpoint.
@@ -74,25 +87,10 @@ def load_detector(config: Union[str, Config],
         warnings.simplefilter('ignore', UserWarning)
         model = init_detector(cfg, checkpoint, device=device)
     if checkpoint is None or not model.dataset_meta.get('classes'):
-        classes = _config_classes(cfg)
+        classes = config_classes(cfg)
         if classes is not None:
             model.dataset_meta = dict(classes=tuple(classes))
     return model
-
-
-def _config_classes(cfg: Config) -> Optional[Tuple[str, ...]]:
-    for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
-        ds = (cfg.get(key) or {}).get('dataset', {})
-        while isinstance(ds, dict) and 'dataset' in ds:
-            ds = ds['dataset']
-        classes = (ds.get('metainfo') or {}).get('classes') if isinstance(ds, dict) else None
-        if classes:
-            return tuple(classes)
-    num = cfg.model.get('bbox_head', {}).get('num_classes')
-    if num == 80:
-        from mmdet.evaluation import get_classes
-        return tuple(get_classes('coco'))
-    return tuple(f'class {i}' for i in range(num)) if num else None
 
 
 def array_test_pipeline(cfg: Config) -> Compose:
@@ -127,7 +125,7 @@ class StagedDetector:
         self.pipeline = array_test_pipeline(model.cfg)
 
     def preprocess(self, img: np.ndarray, img_path: Optional[str] = None) -> Tuple[torch.Tensor,
-                                                                                    list]:
+                                                                                   list]:
         """Test pipeline + data pre-processor for one BGR image."""
         data = self.pipeline(dict(img=img, img_id=0, img_path=img_path))
         if img_path is not None:
@@ -140,15 +138,15 @@ class StagedDetector:
         """Raw head maps, stack-major (``hm`` logits, ``wh``, ``reg`` per stack)."""
         return self.model._forward(inputs)
 
-    def decode(self, outs: Tuple[torch.Tensor, ...]) -> Tuple[torch.Tensor, ...]:
-        """Boxes (input pixels), scores and labels of the last stack, top-K per image."""
-        maps = self.head.split_stacks(outs)[-1]
-        return self.head.decode_maps(maps['hm'].sigmoid(), maps['wh'], maps.get('reg'))
+    def decode(self, outs: Tuple[torch.Tensor, ...]):
+        """The head's tensor-only decoding of the last stack (ctdet: boxes in input pixels,
+        scores and labels, top-K per image)."""
+        return self.head.decode_outputs(outs)
 
-    def postprocess(self, decoded: Tuple[torch.Tensor, ...], data_samples: list) -> list:
+    def postprocess(self, decoded, data_samples: list) -> list:
         """Boxes back to the original image; results as ``DetDataSample`` (on the CPU)."""
         metas = [s.metainfo for s in data_samples]
-        results = self.head.to_instances(*decoded, metas, rescale=True)
+        results = self.head.results_from_decoded(decoded, metas, rescale=True)
         results = [r.cpu() for r in results]
         return self.model.add_pred_to_datasample(data_samples, results)
 

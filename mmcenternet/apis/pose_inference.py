@@ -29,7 +29,7 @@ def load_pose_estimator(config: Union[str, Config],
     """Build a pose model for inference and load its checkpoint (or run an ONNX export).
 
     A missing file, an unconverted original checkpoint or one of another architecture raises
-    :class:`~mmcenternet.utils.setup_run.UserError` with a one-line message.
+    :class:`~mmcenternet.utils.errors.UserError` with a one-line message.
 
     Args:
         config: Pose config path or object.
@@ -44,13 +44,12 @@ def load_pose_estimator(config: Union[str, Config],
         The model in eval mode, with ``cfg`` and ``dataset_meta`` (keypoint names, skeleton,
         flip indices) set.
     """
-    import mmcenternet  # noqa: F401  (registers the modules)
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
     from mmpose.registry import DATASETS, MODELS
 
-    from mmcenternet.utils.setup_run import (UserError, check_checkpoint_matches,
-                                             is_pose_config, load_config)
+    from mmcenternet.utils.cli import UserError, is_pose_config, load_config
+    from mmcenternet.utils.config_checks import check_checkpoint_matches
     cfg = load_config(config, cfg_options)
     if not is_pose_config(cfg):
         raise UserError(f'{cfg.filename} is not a pose config (default_scope is not mmpose)')
@@ -60,8 +59,9 @@ def load_pose_estimator(config: Union[str, Config],
         cfg.model.backbone.init_cfg = None  # the weights come from the checkpoint
     init_default_scope('mmpose')
     if onnx_file is not None:
-        from mmcenternet.deployment.onnxruntime_model import build_onnxruntime_model
-        model = build_onnxruntime_model(onnx_file, cfg.model, config_name=cfg.filename)
+        # the onnxruntime backend is registered by mmcenternet.deployment
+        model = MODELS.build(dict(type='CenterNetOnnxRuntimeModel', onnx_file=onnx_file,
+                                  model=cfg.model, config_name=cfg.filename))
         device = 'cpu'  # onnxruntime holds the network; the rest runs on the CPU
     else:
         if checkpoint is not None:

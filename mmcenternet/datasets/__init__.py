@@ -1,5 +1,7 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
-from .centernet_coco import CenterNetCocoDataset, DatasetFormatError
+from mmcenternet.utils.errors import DatasetFormatError
+from .centernet_coco import CenterNetCocoDataset
+from .centernet_coco_pose import CenterNetCocoPoseDataset
 from .centernet_exdet_coco import CenterNetExdetCocoDataset
 from .extreme_points import (ExtremePointsError, extreme_points_from_mask,
                              extreme_points_from_polygons, extreme_points_from_segmentation,
@@ -7,7 +9,7 @@ from .extreme_points import (ExtremePointsError, extreme_points_from_mask,
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'CenterNetCocoDataset', 'DatasetFormatError', 'CenterNetExdetCocoDataset',
-    'ExtremePointsError', 'extreme_points_from_mask', 'extreme_points_from_polygons',
-    'extreme_points_from_segmentation', 'extremenet_band_points'
+    'CenterNetCocoDataset', 'CenterNetCocoPoseDataset', 'DatasetFormatError',
+    'CenterNetExdetCocoDataset', 'ExtremePointsError', 'extreme_points_from_mask',
+    'extreme_points_from_polygons', 'extreme_points_from_segmentation', 'extremenet_band_points'
 ]

@@ -7,10 +7,7 @@ from mmdet.datasets import CocoDataset
 from mmengine.logging import print_log
 
 from mmcenternet.registry import DET_DATASETS
-
-
-class DatasetFormatError(ValueError):
-    """An annotation file that cannot be used as it is (the message names the culprit)."""
+from mmcenternet.utils.errors import DatasetFormatError
 
 
 @DET_DATASETS.register_module()

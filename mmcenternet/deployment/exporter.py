@@ -30,10 +30,8 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-from mmcenternet.utils.setup_run import UserError
-from .decoders import CtdetDecoder, MultiPoseDecoder
+from mmcenternet.utils.errors import UserError
 from .deform_conv import replace_deform_convs, restore_deform_convs
-from .exdet_decoder import ExdetDecoder
 from .utils import (META_PREFIX, check_input_shape, find_head, head_layout, model_signature,
                     raw_output_names, require, size_divisor, task_of)
 
@@ -81,40 +79,20 @@ def _flatten(outs) -> List[torch.Tensor]:
 def make_decoder(model: nn.Module, test_cfg: Optional[dict] = None
                  ) -> Tuple[nn.Module, List[str], str]:
     """The export decoder of ``model``'s head: ``(module, output names, task)``."""
-    layout = head_layout(model)
-    task = task_of(model)
     head = find_head(model)
-    if layout is None or task not in ('ctdet', 'multi_pose', 'exdet'):
+    decoder = None
+    if head is not None:
+        try:
+            decoder = head.export_decoder(test_cfg)
+        except NotImplementedError:
+            decoder = None
+    if decoder is None:
+        name = type(head if head is not None else getattr(model, 'bbox_head', model)).__name__
         raise UserError(
-            f'--with-decoder: the decoder of {type(head).__name__ if head is not None else "this"}'
-            f' head ({task}) has no export version; export the raw maps (without '
-            '--with-decoder) and decode them outside the graph')
-    cfg = dict(getattr(head, 'test_cfg', None) or {})
-    cfg.update(test_cfg or {})
-    heads, stacks = list(layout['heads']), layout['num_stacks']
-    stride = float(getattr(head, 'stride', 4))
-    if task == 'ctdet':
-        coder = getattr(head, 'bbox_coder', None)
-        topk = cfg.get('topk', getattr(coder, 'topk', 100))
-        kernel = cfg.get('local_maximum_kernel', getattr(coder, 'local_maximum_kernel', 3))
-        decoder = CtdetDecoder(heads, stacks, topk, kernel, stride)
-    elif task == 'exdet':
-        grouping = getattr(head, 'decoder', None)
-
-        def setting(name: str, default):
-            return cfg.get(name) if cfg.get(name) is not None \
-                else getattr(grouping, name, default)
-
-        decoder = ExdetDecoder(heads, stacks, setting('topk', 100),
-                               setting('local_maximum_kernel', 3), stride,
-                               num_dets=setting('num_dets', 1000),
-                               scores_thresh=setting('scores_thresh', 0.1),
-                               center_thresh=setting('center_thresh', 0.1))
-    else:
-        decoder = MultiPoseDecoder(heads, stacks, cfg.get('topk', 100),
-                                   cfg.get('local_maximum_kernel', 3), stride,
-                                   cfg.get('hm_hp_thresh', 0.1), cfg.get('dist_ratio', 0.3))
-    return decoder, list(decoder.output_names), task
+            f'--with-decoder: the decoder of the {name} head ({task_of(model)}) has no export '
+            'version; export the raw maps (without --with-decoder) and decode them outside '
+            'the graph')
+    return decoder, list(decoder.output_names), head.task
 
 
 @contextmanager
@@ -190,7 +168,7 @@ def build_model(cfg: Config, checkpoint: Optional[str]) -> nn.Module:
     from mmengine.registry import MODELS, DefaultScope
     from mmengine.runner import load_checkpoint
 
-    from mmcenternet.utils.setup_run import check_checkpoint_matches
+    from mmcenternet.utils.config_checks import check_checkpoint_matches
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmdet')):
         if checkpoint is not None:
             check_checkpoint_matches(cfg, checkpoint)
@@ -350,7 +328,7 @@ def export_decoder(decoder: nn.Module, example: Sequence[torch.Tensor],
     """The export decoder alone as a checked ONNX model (for tests and benchmarks).
 
     Args:
-        decoder: One of :mod:`.decoders` (or :class:`.ExdetDecoder`) for one stack.
+        decoder: An export decoder (:mod:`mmcenternet.models.export_decoders`) for one stack.
         example: One raw map per ``decoder.heads``, (B, C, h, w); batch and map sizes are free
             in the graph.
         output: Also write the model to this file.
@@ -378,7 +356,7 @@ def export_decoder(decoder: nn.Module, example: Sequence[torch.Tensor],
 
 
 def _version() -> str:
-    from mmcenternet import __version__
+    from mmcenternet.version import __version__
     return __version__
 
 
@@ -405,7 +383,7 @@ def export_onnx(config: str,
                 opset: int = MIN_OPSET,
                 cfg_options: Optional[dict] = None) -> ExportResult:
     """Export the model of ``config`` with ``checkpoint``'s weights (see :func:`export_model`)."""
-    from mmcenternet.utils.setup_run import load_config
+    from mmcenternet.utils.cli import load_config
     require('onnx')
     cfg = load_config(config, cfg_options)
     divisor = size_divisor(cfg)

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from mmcenternet.models.dense_heads.centernet_head_module import CenterNetHeadModule
 from mmcenternet.registry import DET_MODELS, POSE_MODELS
-from mmcenternet.utils.setup_run import UserError
+from mmcenternet.utils.errors import UserError
 from .utils import META_PREFIX, find_head, head_layout, model_signature, raw_output_names, require
 
 __all__ = ['OnnxRuntimeNetwork', 'RawMapsPassThrough', 'build_onnxruntime_model',
@@ -203,30 +203,9 @@ def build_onnxruntime_model(onnx_file: str, model: dict, providers: Optional[Seq
 
 def init_onnxruntime_detector(config, onnx_file: str, cfg_options: Optional[dict] = None,
                               threads: Optional[int] = None) -> nn.Module:
-    """A detector for mmdet's ``inference_detector`` whose network is ``onnx_file``.
-
-    The counterpart of :func:`mmcenternet.apis.load_detector`: the model has ``cfg`` and
-    ``dataset_meta`` (class names from the config) set.
-    """
-    from mmengine.registry import init_default_scope
-
-    from mmcenternet.utils.setup_run import is_pose_config, load_config
-    cfg = load_config(config, cfg_options)
-    if is_pose_config(cfg):
-        raise UserError(f'{cfg.filename} is a pose config; this tool handles detection configs '
-                        '(use tools/test.py --backend onnxruntime for pose models)')
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = build_onnxruntime_model(onnx_file, cfg.model, config_name=cfg.filename,
-                                    threads=threads)
-    model.cfg = cfg
-    classes = None
-    try:
-        from mmcenternet.apis.inference import _config_classes
-        classes = _config_classes(cfg)
-    except ImportError:
-        pass
-    model.dataset_meta = dict(classes=tuple(classes)) if classes else {}
-    return model
+    """Deprecated: :func:`mmcenternet.apis.load_detector` with ``onnx_file``."""
+    from mmcenternet.apis.inference import load_detector
+    return load_detector(config, cfg_options=cfg_options, onnx_file=onnx_file, threads=threads)
 
 
 def _register() -> None:

@@ -6,7 +6,8 @@ from typing import Dict, List, Optional, Sequence
 
 import torch.nn as nn
 
-from mmcenternet.utils.setup_run import UserError
+from mmcenternet.models.dense_heads.task_head import task_head_of
+from mmcenternet.utils.errors import UserError
 
 __all__ = [
     'INSTALL_HINT', 'require', 'size_divisor', 'check_input_shape', 'find_head', 'head_layout',
@@ -50,12 +51,8 @@ def check_input_shape(height: int, width: int, divisor: int, what: str) -> None:
 
 
 def find_head(model: nn.Module) -> Optional[nn.Module]:
-    """The dense head of a detector (``bbox_head``) or pose estimator (``head``)."""
-    for name in ('bbox_head', 'head'):
-        head = getattr(model, name, None)
-        if isinstance(head, nn.Module):
-            return head
-    return None
+    """The CenterNet task head of a detector or pose estimator, else ``None``."""
+    return task_head_of(model)
 
 
 def head_layout(model: nn.Module) -> Optional[Dict]:
@@ -91,13 +88,6 @@ def model_signature(model: nn.Module) -> str:
 
 
 def task_of(model: nn.Module) -> str:
-    """``ctdet``, ``multi_pose``, ``exdet`` or ``generic`` from the head's branches."""
-    layout = head_layout(model)
-    heads = set(layout['heads']) if layout else set()
-    if {'hm', 'wh', 'hps'} <= heads:
-        return 'multi_pose'
-    if {'hm', 'wh'} <= heads:
-        return 'ctdet'
-    if {'hm_t', 'hm_l', 'hm_b', 'hm_r'} <= heads:
-        return 'exdet'
-    return 'generic'
+    """The task of the model's CenterNet head (``head.task``), or ``generic``."""
+    head = task_head_of(model)
+    return head.task if head is not None and head.task else 'generic'

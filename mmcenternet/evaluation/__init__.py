@@ -1,4 +1,5 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 from .coco_metric import CenterNetCocoMetric
+from .coco_pose_metric import CenterNetCocoPoseMetric
 
-__all__ = ['CenterNetCocoMetric']
+__all__ = ['CenterNetCocoMetric', 'CenterNetCocoPoseMetric']

@@ -1,6 +1,9 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """Checkpoint reading and writing that works with mmengine 0.10.7 on torch >= 2.6.
 
+The functions here are installed into mmengine by :func:`mmcenternet.compat.apply` (the one
+place that changes other packages' behaviour); importing this module changes nothing.
+
 * Local files: read with ``weights_only=True`` first. mmengine's own training checkpoints also
   pickle its message hub (``HistoryBuffer``) and numpy scalars, which the restricted unpickler
   rejects; a local file is the user's own, so it is then read in full. This is what makes
@@ -21,15 +24,12 @@ from typing import Any, Optional, Union
 
 import torch
 from mmengine.dist import get_dist_info
-from mmengine.fileio import LocalBackend, register_backend
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.fileio import LocalBackend
+
+from .errors import CheckpointReadError
 
 __all__ = ['load_local_checkpoint', 'load_url_checkpoint', 'AtomicLocalBackend',
            'CheckpointReadError', 'torch_load']
-
-
-class CheckpointReadError(RuntimeError):
-    """A checkpoint file exists but cannot be read (truncated, corrupt or not a torch file)."""
 
 
 def torch_load(path: str, map_location: Any = 'cpu', allow_pickle: bool = False) -> Any:
@@ -60,13 +60,11 @@ def torch_load(path: str, map_location: Any = 'cpu', allow_pickle: bool = False)
         raise CheckpointReadError(f'cannot read checkpoint {path}: {exc}') from exc
 
 
-@CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
     """Local-file loader for mmengine (see the module docstring)."""
     return torch_load(osp.expanduser(filename), map_location=map_location, allow_pickle=True)
 
 
-@CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), force=True)
 def load_url_checkpoint(filename: str, map_location: Any = None,
                         model_dir: Optional[str] = None) -> Any:
     """URL loader for mmengine: weights only, local rank 0 downloads first."""
@@ -102,6 +100,3 @@ class AtomicLocalBackend(LocalBackend):
 
     def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8') -> None:
         self.put(obj.encode(encoding), filepath)
-
-
-register_backend('local', AtomicLocalBackend, force=True, prefixes='')

@@ -13,7 +13,8 @@ from typing import List, Optional, Sequence
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .setup_run import UserError, _dataset_cfgs
+from .config_checks import _dataset_cfgs
+from .errors import UserError
 
 __all__ = ['check_coco_file', 'check_training_data']
 

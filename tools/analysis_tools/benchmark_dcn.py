@@ -25,17 +25,16 @@ Example:
     python tools/analysis_tools/benchmark_dcn.py --device cuda
 """
 import argparse
-import os
 import os.path as osp
-import platform
-import statistics
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # reference_impls beside this file
 
+import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
@@ -44,60 +43,16 @@ from mmengine.registry import init_default_scope  # noqa: E402
 import mmcenternet  # noqa: E402,F401
 from mmcenternet.ops import (FastModulatedDeformConv2dPack, choose_impl,  # noqa: E402
                              modulated_deform_conv2d_fast)
+from mmcenternet.utils.benchmark import (Rounds, TestPathStages, fmt_ms,  # noqa: E402
+                                         machine_line, sync)
+from reference_impls import (MMDetCenterNet, mmcv_deform_conv,  # noqa: E402
+                             mmdet_centernet_config)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DLA34 = osp.join(REPO, 'configs/centernet/dla34_1x_coco.py')
 RESDCN18 = osp.join(REPO, 'configs/centernet/resdcn18_1x_coco.py')
 IMPLS = ('mmcv', 'fast')
 IMPL_NAMES = {'mmcv': "mmcv's op", 'fast': 'mmcenternet fast'}
-
-
-# ------------------------------------------------------------------------------- utilities
-def sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-
-
-class Rounds:
-    """Collects timings of named functions run interleaved; reports medians."""
-
-    def __init__(self, device: str) -> None:
-        self.device = device
-        self.times: Dict[str, List[float]] = {}
-
-    def time(self, name: str, fn: Callable[[], object]) -> object:
-        sync(self.device)
-        t0 = time.perf_counter()
-        out = fn()
-        sync(self.device)
-        self.times.setdefault(name, []).append(time.perf_counter() - t0)
-        return out
-
-    def median(self, name: str) -> float:
-        return statistics.median(self.times[name]) if self.times.get(name) else float('nan')
-
-    def best(self, name: str) -> float:
-        return min(self.times[name]) if self.times.get(name) else float('nan')
-
-
-def fmt_ms(seconds: float) -> str:
-    return 'n/a' if seconds != seconds else f'{1000 * seconds:.1f}'
-
-
-def machine_line(device: str) -> str:
-    if device.startswith('cuda'):
-        name = torch.cuda.get_device_name(torch.device(device))
-    else:
-        name = platform.processor() or platform.machine()
-        try:
-            with open('/proc/cpuinfo') as f:
-                name = next(ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name'))
-        except (OSError, StopIteration):
-            pass
-    import mmcv
-    return (f'{device}: {name}; {os.cpu_count()} cores, {torch.get_num_threads()} torch threads; '
-            f'torch {torch.__version__}, mmcv {mmcv.__version__}, Python '
-            f'{platform.python_version()}')
 
 
 def randomise_offsets(model: torch.nn.Module, seed: int = 0, std: float = 0.01) -> None:
@@ -118,13 +73,7 @@ def set_impl(model: torch.nn.Module, impl: str) -> int:
     return n
 
 
-def mmcv_op(x, offset, mask, weight, bias, stride, padding, dilation, deform_groups):
-    from mmcv.ops import modulated_deform_conv2d
-    return modulated_deform_conv2d(x.contiguous(), offset.contiguous(), mask.contiguous(), weight,
-                                   bias, stride, padding, dilation, 1, deform_groups)
-
-
-OPS = {'mmcv': mmcv_op, 'fast': modulated_deform_conv2d_fast}
+OPS = {'mmcv': mmcv_deform_conv, 'fast': modulated_deform_conv2d_fast}
 
 
 def run_op(impl: str, args: Sequence, backward: bool, grad: Optional[torch.Tensor] = None):
@@ -152,7 +101,7 @@ def onnxruntime_layer(args: Sequence, threads: int):
         return None, 'n/a (CPU only here)'
     kh, kw = weight.shape[2:]
     with torch.no_grad():
-        ref = mmcv_op(*args)
+        ref = mmcv_deform_conv(*args)
     node = helper.make_node(
         'DeformConv', ['X', 'W', 'offset', 'B', 'mask'], ['Y'], kernel_shape=[kh, kw],
         strides=list(stride), pads=[padding[0], padding[1], padding[0], padding[1]],
@@ -195,7 +144,7 @@ def bench_layer(args) -> None:
     ort_fn, ort_info = onnxruntime_layer(op_args, torch.get_num_threads())
 
     with torch.no_grad():
-        ref = mmcv_op(*op_args)
+        ref = mmcv_deform_conv(*op_args)
         diffs = {'fast': (modulated_deform_conv2d_fast(*op_args) - ref).abs().max().item()}
         if ort_fn is not None:
             diffs['onnxruntime'] = float(np.abs(ort_fn() - ref.cpu().numpy()).max())
@@ -310,57 +259,35 @@ def bench_network_layers(args) -> None:
 
 
 # ----------------------------------------------------------------- (c) per-image test time
-class OursPipeline:
-    """mmcenternet's test path, stage by stage (what ``model.test_step`` does)."""
+class OursPipeline(TestPathStages):
+    """mmcenternet's test path, stage by stage (see :class:`TestPathStages`)."""
 
     def __init__(self, cfg, model) -> None:
-        from mmengine.dataset import Compose
-        self.pipeline = Compose(cfg.test_pipeline)
-        self.model = model
-
-    def pre(self, img_path: str):
-        from mmengine.dataset import pseudo_collate
-        data = self.pipeline(dict(img_path=img_path, img_id=0))
-        return self.model.data_preprocessor(pseudo_collate([data]), False)
-
-    def network(self, data):
-        return self.model(data['inputs'], mode='tensor')
-
-    def decode(self, outs):
-        head = self.model.bbox_head
-        maps = {n: m.float() for n, m in head.split_stacks(outs)[-1].items()}
-        return head.decode_maps(maps['hm'].sigmoid(), maps['wh'], maps.get('reg'))
-
-    def post(self, data, decoded):
-        metas = [s.metainfo for s in data['data_samples']]
-        results = self.model.bbox_head.to_instances(*decoded, metas, rescale=True)
-        return [r.cpu() for r in results]
+        super().__init__(cfg, model, next(model.parameters()).device)
 
 
 class MMDetPipeline(OursPipeline):
-    """mmdet's own CenterNet: sigmoid in the head's forward, decoding in ``predict_by_feat``."""
+    """mmdet's own CenterNet (:class:`reference_impls.MMDetCenterNet`) in the same stages."""
 
-    def decode(self, outs):
-        head = self.model.bbox_head
-        cfg = head.test_cfg
-        return head._decode_heatmap(outs[0][0], outs[1][0], outs[2][0], self._shape,
-                                    k=cfg.topk, kernel=cfg.local_maximum_kernel)
+    def __init__(self, cfg, device: str) -> None:
+        self.peer = MMDetCenterNet(cfg, device)
+        self.model = self.peer.model
+        self.name = self.peer.name
+        self.stages = dict(self.peer.steps)
 
     def pre(self, img_path: str):
-        data = super().pre(img_path)
-        self._shape = data['data_samples'][0].metainfo['batch_input_shape']
-        return data
+        inputs, samples = self.stages['pre'](cv2.imread(img_path))
+        return dict(inputs=inputs, data_samples=samples)
 
-    def post_total(self, data, outs):
-        metas = [s.metainfo for s in data['data_samples']]
-        results = self.model.bbox_head.predict_by_feat(*outs, batch_img_metas=metas, rescale=True)
-        return [r.cpu() for r in results]
+    def network(self, data):
+        return self.stages['net']((data['inputs'], data['data_samples']))[0]
 
+    def decode(self, outs):
+        return outs
 
-def mmdet_r18_config() -> str:
-    import mmdet
-    return osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'centernet',
-                    'centernet_r18-dcnv2_8xb16-crop512-140e_coco.py')
+    def post(self, data, decoded):
+        dec = self.stages['dec']((decoded, data['data_samples']))
+        return self.stages['post'](dec)
 
 
 def bench_test_time(args, img_path: str) -> None:
@@ -370,10 +297,9 @@ def bench_test_time(args, img_path: str) -> None:
         for impl in IMPLS:
             cfg, model = build_model(path, dev, impl)
             entries.append((f'{name}, {IMPL_NAMES[impl]}', OursPipeline(cfg, model)))
-    peer_path = mmdet_r18_config()
-    if osp.exists(peer_path):
-        cfg, model = build_model(peer_path, dev)
-        entries.append(("mmdet centernet_r18-dcnv2 (mmcv's op)", MMDetPipeline(cfg, model)))
+    if osp.exists(mmdet_centernet_config()):
+        cfg, _ = build_model(DLA34, dev)  # not a ResNet: mmdet's R18-DCNv2 as it configures it
+        entries.append(("mmdet centernet_r18-dcnv2 (mmcv's op)", MMDetPipeline(cfg, dev)))
     r = Rounds(dev)
     scores = {}
     stages = ('pre', 'network', 'decode', 'post', 'total')
@@ -384,27 +310,14 @@ def bench_test_time(args, img_path: str) -> None:
                 data = r.time(f'{label}|pre', lambda: p.pre(img_path))
                 data['inputs'] = data['inputs'].to(dev)
                 outs = r.time(f'{label}|network', lambda: p.network(data))
-                if isinstance(p, MMDetPipeline):
-                    r.time(f'{label}|decode', lambda: p.decode(outs))
-                    r.time(f'{label}|decode+post', lambda: p.post_total(data, outs))
-                else:
-                    decoded = r.time(f'{label}|decode', lambda: p.decode(outs))
-                    results = r.time(f'{label}|post', lambda: p.post(data, decoded))
-                    if i == 0:
-                        scores[label] = results[0].scores
+                decoded = r.time(f'{label}|decode', lambda: p.decode(outs))
+                results = r.time(f'{label}|post', lambda: p.post(data, decoded))
+                if i == 0 and not isinstance(p, MMDetPipeline):
+                    scores[label] = results[0].scores
                 sync(dev)
-                r.times.setdefault(f'{label}|total', []).append(time.perf_counter() - t0)
+                r.add(f'{label}|total', time.perf_counter() - t0)
             if i == args.warmup - 1:
                 r.times.clear()
-    # the peer's post-processing: its predict_by_feat minus its decoding
-    for label, p in entries:
-        if isinstance(p, MMDetPipeline):
-            both, dec = r.median(f'{label}|decode+post'), r.median(f'{label}|decode')
-            r.times[f'{label}|post'] = [max(both - dec, 0.0)]
-            r.times[f'{label}|total'] = [
-                a + b + c for a, b, c in zip(r.times[f'{label}|pre'], r.times[f'{label}|network'],
-                                             r.times[f'{label}|decode+post'])
-            ]
     print(f'\n(c) per-image test time, {osp.basename(img_path)} padded to 672 x 448 (--keep_res), '
           f'batch 1, {dev}; ms, median of {args.repeats} (best: the fastest image)')
     print(f'{"model, DCN":40s} ' + ' '.join(f'{s:>8s}' for s in stages) +
@@ -416,8 +329,8 @@ def bench_test_time(args, img_path: str) -> None:
                  if base != label and f'{base}|total' in r.times else f'{"":6s}')
         print(f'{label:40s} ' + ' '.join(f'{fmt_ms(m):>8s}' for m in meds) +
               f' {ratio} {fmt_ms(r.best(f"{label}|total")):>8s}')
-    print('(x mmcv: total relative to the same network with mmcv\'s op; the peer\'s '
-          'post-processing is its predict_by_feat minus its decoding)')
+    print('(x mmcv: total relative to the same network with mmcv\'s op; the peer decodes its '
+          'maps with its head\'s _decode_heatmap in `post`)')
     for label in scores:
         base = label.replace(IMPL_NAMES['fast'], IMPL_NAMES['mmcv'])
         if base != label and base in scores:

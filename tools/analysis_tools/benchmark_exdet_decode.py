@@ -30,7 +30,6 @@ Scenarios (80 classes, 112 x 168 maps = a 448 x 672 input, K = 100 unless change
 import argparse
 import json
 import os.path as osp
-import re
 import statistics
 import subprocess
 import sys
@@ -38,8 +37,12 @@ import tempfile
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # reference_impls beside this file
 
 import torch  # noqa: E402
+
+from mmcenternet.utils.benchmark import machine_line, peak_rss, reset_peak_rss  # noqa: E402
+from reference_impls import original_exdet_grouping  # noqa: E402
 
 PARTS = ('t', 'l', 'b', 'r')
 
@@ -88,40 +91,6 @@ def load_maps(path: str) -> dict:
     return dict(heat=heat, offsets=offsets or None)
 
 
-def original_style(heat: dict, offsets, k: int, num_dets: int = 1000):
-    """All K^4 quadruples at once, as the original ``exct_decode`` does (for comparison)."""
-    from mmcenternet.models.utils import heatmap_nms, quadruple_scores, topk_two_stage
-    peaks = [topk_two_stage(heatmap_nms(heat[p]).clamp(max=1), k) for p in PARTS]
-    w = heat['c'].shape[-1]
-    scores = torch.stack([pk[0][0] for pk in peaks])
-    inds = torch.stack([pk[1][0] for pk in peaks])
-    labels = torch.stack([pk[2][0] for pk in peaks])
-    ar = torch.arange(k)
-    it, il, ib, ir = (v.reshape(-1) for v in torch.meshgrid(ar, ar, ar, ar, indexing='ij'))
-    s = quadruple_scores(scores, inds % w, inds // w, labels, heat['c'][0], it, il, ib, ir)
-    return torch.topk(s, min(num_dets, len(s)))
-
-
-def _status_kb(key: str) -> int:
-    with open('/proc/self/status') as f:
-        return int(re.search(key + r':\s+(\d+)', f.read()).group(1))
-
-
-def reset_peak_rss() -> int:
-    """Reset the process's peak resident memory to the current one (Linux); returns it (KB).
-
-    Without the reset the peak would be that of the imports, above what a decode adds.
-    """
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-    return _status_kb('VmRSS')
-
-
-def peak_rss() -> int:
-    """Peak resident memory (KB) since the last :func:`reset_peak_rss`."""
-    return _status_kb('VmHWM')
-
-
 def decoder_inputs(data: dict):
     """The raw maps of the export decoder: ``(names, arrays)`` (heat maps as logits)."""
     names = [f'hm_{p}' for p in PARTS + ('c', )]
@@ -134,7 +103,7 @@ def decoder_inputs(data: dict):
 
 def export_decoder(args, data: dict, path: str) -> None:
     """Write the export decoder for these maps' branches and channel counts to ``path``."""
-    from mmcenternet.deployment import ExdetDecoder
+    from mmcenternet.models.export_decoders import ExdetDecoder
     from mmcenternet.deployment import export_decoder as export
     names, arrays = decoder_inputs(data)
     export(ExdetDecoder(names, 1, topk=args.topk, kernel=3, stride=1.0, num_dets=args.num_dets),
@@ -188,7 +157,7 @@ def run_one(args) -> dict:
             torch.cuda.synchronize()
         t0, c0 = time.perf_counter(), time.process_time()
         if args.original_style:
-            original_style(heat, offs, args.topk, args.num_dets)
+            original_exdet_grouping(heat, offs, args.topk, args.num_dets)
         else:
             dec.decode(heat, offs)
         if args.device.startswith('cuda'):
@@ -235,6 +204,7 @@ def main(argv=None) -> None:
         return
     scenarios = [None] if args.maps else (
         ['trained', 'random', 'flat'] if args.scenario == 'all' else [args.scenario])
+    print(machine_line(args.device))
     print(f'exdet grouping, K = {args.topk} ({args.topk**4:.2e} quadruples per image), '
           f'{args.num_dets} kept, device {args.device}, {args.threads} thread(s)'
           + (', ORIGINAL-STYLE (all quadruples at once)' if args.original_style else ''))

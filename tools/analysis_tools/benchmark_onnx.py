@@ -19,14 +19,11 @@ deformable); speed does not depend on their values. Asserts nothing; prints a ta
     python tools/analysis_tools/benchmark_onnx.py --repeats 10 --image photo.jpg
 """
 import argparse
-import os
 import os.path as osp
-import platform
-import statistics
 import sys
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Optional
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -37,6 +34,8 @@ from mmengine.registry import init_default_scope  # noqa: E402
 
 import mmcenternet  # noqa: E402,F401
 from mmcenternet.deployment.utils import INSTALL_HINT  # noqa: E402
+from mmcenternet.utils.benchmark import (Rounds, TestPathStages, fmt_ms,  # noqa: E402
+                                         machine_line)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NETWORKS = (('DLA-34', osp.join(REPO, 'configs/centernet/dla34_1x_coco.py')),
@@ -55,37 +54,6 @@ def parse_args(argv=None):
     parser.add_argument('--networks', nargs='+', default=[n for n, _ in NETWORKS],
                         choices=[n for n, _ in NETWORKS])
     return parser.parse_args(argv)
-
-
-class Rounds:
-    """Named timings collected over interleaved rounds."""
-
-    def __init__(self) -> None:
-        self.times: Dict[str, List[float]] = {}
-
-    def time(self, name: str, fn: Callable[[], object], sync: Callable[[], None]):
-        sync()
-        start = time.perf_counter()
-        out = fn()
-        sync()
-        self.times.setdefault(name, []).append(time.perf_counter() - start)
-        return out
-
-    def median(self, name: str) -> float:
-        values = self.times.get(name)
-        return statistics.median(values) if values else float('nan')
-
-
-def ms(seconds: float) -> str:
-    return 'n/a' if seconds != seconds else f'{1000 * seconds:.1f}'
-
-
-def cpu_name() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            return next(ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name'))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def make_image(folder: str) -> str:
@@ -128,37 +96,11 @@ def build(cfg_path: str, dcn: Optional[dict], device: str, state=None):
     return cfg, model.eval().to(device)
 
 
-class TestPath:
-    """The test path of ``model``, stage by stage (what ``model.test_step`` does)."""
+class TestPath(TestPathStages):
+    """The test path of ``model``, stage by stage (see :class:`TestPathStages`)."""
 
     def __init__(self, cfg, model, device: str) -> None:
-        from mmengine.dataset import Compose
-        self.pipeline = Compose(cfg.test_pipeline)
-        self.model = model
-        self.device = device
-
-    def sync(self) -> None:
-        if self.device.startswith('cuda'):
-            torch.cuda.synchronize()
-
-    def pre(self, img_path: str):
-        from mmengine.dataset import pseudo_collate
-        data = self.pipeline(dict(img_path=img_path, img_id=0))
-        data = self.model.data_preprocessor(pseudo_collate([data]), False)
-        data['inputs'] = data['inputs'].to(self.device)
-        return data
-
-    def network(self, data):
-        return self.model(data['inputs'], mode='tensor')
-
-    def decode(self, outs):
-        head = self.model.bbox_head
-        maps = head.split_stacks(outs)[-1]
-        return head.decode_maps(maps['hm'].sigmoid(), maps['wh'], maps.get('reg'))
-
-    def post(self, data, decoded):
-        metas = [s.metainfo for s in data['data_samples']]
-        return [r.cpu() for r in self.model.bbox_head.to_instances(*decoded, metas, True)]
+        super().__init__(cfg, model, device)
 
 
 def onnxruntime_path(cfg, onnx_file: str, provider: str, threads: int, device: str):
@@ -191,10 +133,8 @@ def main(argv=None) -> None:
     fast = fastest_dcn()
     tmp = tempfile.mkdtemp(prefix='benchmark_onnx_')
     img_path = args.image or make_image(tmp)
-    import mmcv
-    print(f'machine: {cpu_name()}; {os.cpu_count()} cores, {threads} threads for PyTorch and '
-          f'onnxruntime; torch {torch.__version__}, mmcv {mmcv.__version__}'
-          f'{", " + ort_info if ort_info else ""}; Python {platform.python_version()}')
+    print(f'machine: {machine_line("cpu")}; {threads} threads for PyTorch and onnxruntime'
+          f'{"; " + ort_info if ort_info else ""}')
     if gpu:
         print(f'GPU: {torch.cuda.get_device_name(0)}; onnxruntime providers: {providers}')
     entries = []  # (network, label, TestPath or None with a reason)
@@ -235,7 +175,7 @@ def main(argv=None) -> None:
             except Exception as exc:  # noqa: BLE001  (a provider that fails to start)
                 entry = f'n/a ({type(exc).__name__}: {str(exc).splitlines()[0][:60]})'
             entries.append((name, label, entry or 'n/a (provider fell back to another)'))
-    rounds = Rounds()
+    rounds = Rounds()  # each path synchronises its own device (p.sync)
     with torch.no_grad():
         for i in range(args.warmup + args.repeats):
             for name, label, p in entries:
@@ -243,11 +183,12 @@ def main(argv=None) -> None:
                     continue
                 key = f'{name}|{label}'
                 start = time.perf_counter()
-                data = rounds.time(f'{key}|pre', lambda: p.pre(img_path), p.sync)
-                outs = rounds.time(f'{key}|network', lambda: p.network(data), p.sync)
-                dec = rounds.time(f'{key}|decode', lambda: p.decode(outs), p.sync)
-                rounds.time(f'{key}|post', lambda: p.post(data, dec), p.sync)
-                rounds.times.setdefault(f'{key}|total', []).append(time.perf_counter() - start)
+                rounds.device = p.device
+                data = rounds.time(f'{key}|pre', lambda: p.pre(img_path))
+                outs = rounds.time(f'{key}|network', lambda: p.network(data))
+                dec = rounds.time(f'{key}|decode', lambda: p.decode(outs))
+                rounds.time(f'{key}|post', lambda: p.post(data, dec))
+                rounds.add(f'{key}|total', time.perf_counter() - start)
             if i == args.warmup - 1:
                 rounds.times.clear()
     print(f'\nper-image test time, {osp.basename(img_path)} padded to 672 x 448 (--keep_res), '
@@ -262,7 +203,7 @@ def main(argv=None) -> None:
             continue
         meds = [rounds.median(f'{name}|{label}|{s}') for s in STAGES]
         ratios[(name, label)] = meds[-1] / base
-        print(f'{name:14s} {label:34s} ' + ' '.join(f'{ms(m):>8s}' for m in meds) +
+        print(f'{name:14s} {label:34s} ' + ' '.join(f'{fmt_ms(m):>8s}' for m in meds) +
               f' {meds[-1] / base:7.2f}')
     print("(x mmcv: total per-image time relative to PyTorch with mmcv's DCN on the CPU)")
     got = ratios.get(('DLA-34', 'onnxruntime, CPU'))

@@ -30,7 +30,6 @@ Examples:
         --random-images --size 512 512 --baseline none
 """
 import argparse
-import copy
 import os
 import os.path as osp
 import sys
@@ -38,6 +37,7 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # reference_impls beside this file
 
 import mmcenternet  # noqa: E402,F401  (registers modules, fixes checkpoint I/O)
 import cv2  # noqa: E402
@@ -45,10 +45,11 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
-from mmcenternet.utils.setup_run import UserError, load_config, run_cli  # noqa: E402
+from mmcenternet.utils.benchmark import machine_line, sync  # noqa: E402
+from mmcenternet.utils.cli import UserError, load_config, run_cli  # noqa: E402
+from reference_impls import MMDET_CENTERNET, MMDetCenterNet, load_image  # noqa: E402
 
 STAGES = ('load', 'pre', 'net', 'dec', 'post')
-MMDET_CENTERNET = 'mmdet::centernet/centernet_r18-dcnv2_8xb16-crop512-140e_coco.py'
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 
 
@@ -124,19 +125,13 @@ class Runner:
     @torch.no_grad()
     def run(self, path: Optional[str], img: np.ndarray,
             timings: Optional[Dict[str, List[float]]]) -> None:
-        from mmcenternet.apis import sync_device
         value = (path, img)
         for stage, step in self.steps:
             start = time.perf_counter()
             value = step(value)
-            sync_device(self.device)
+            sync(self.device)
             if timings is not None:
                 timings.setdefault(stage, []).append(time.perf_counter() - start)
-
-
-def load_step(value):
-    path, img = value
-    return cv2.imread(path) if path is not None else img.copy()
 
 
 class OursRunner(Runner):
@@ -148,7 +143,7 @@ class OursRunner(Runner):
         self.name = label
         s = self.staged
         self.steps = (
-            ('load', load_step),
+            ('load', load_image),
             ('pre', lambda img: s.preprocess(img)),
             ('net', lambda prev: (s.network(prev[0]), prev[1])),
             ('dec', lambda prev: (s.decode(prev[0]), prev[1])),
@@ -156,84 +151,8 @@ class OursRunner(Runner):
         )
 
 
-class MMDetRunner(Runner):
-    """mmdet's ``CenterNet`` detector with its own test pipeline, head and decoding."""
-
-    def __init__(self, cfg, device):
-        from mmdet.registry import MODELS
-        from mmengine.dataset import Compose
-        from mmengine.hub import get_config
-        from mmengine.registry import init_default_scope
-        base = get_config(MMDET_CENTERNET)
-        init_default_scope('mmdet')
-        model_cfg = copy.deepcopy(base.model)
-        ours = cfg.model
-        head = ours.get('bbox_head', {})
-        same_body = (ours.get('backbone', {}).get('type') == 'ResNet' and ours.get(
-            'neck', {}).get('type') in ('CTResNetNeck', 'CenterNetResNetNeck'))
-        if same_body:
-            model_cfg.backbone = copy.deepcopy(ours.backbone)
-            # mmdet's own neck (mmcv's DCNv2) with the sizes of ours
-            for key in ('in_channels', 'num_deconv_filters', 'num_deconv_kernels', 'use_dcn'):
-                if key in ours.neck:
-                    model_cfg.neck[key] = copy.deepcopy(ours.neck[key])
-            model_cfg.bbox_head.in_channels = head.get('in_channels', 64)
-            model_cfg.bbox_head.feat_channels = head.get('head_conv', 64)
-            depth = ours.backbone.get('depth', 18)
-            dcn = 'DCNv2' if ours.neck.get('use_dcn', True) else 'no DCN'
-            width = ours.backbone.get('base_channels', 64)
-            self.name = (f'mmdet CenterNet, same sizes (R{depth}'
-                         f'{"" if width == 64 else f" w{width}"}, {dcn})')
-        else:
-            self.name = 'mmdet CenterNet R18-DCNv2 (mmdet config)'
-        model_cfg.backbone.init_cfg = None
-        model_cfg.bbox_head.num_classes = head.get('num_classes', 80)
-        self.model = MODELS.build(model_cfg).to(device).eval()
-        self.device = next(self.model.parameters()).device
-        pipeline = [t for t in copy.deepcopy(base.test_dataloader.dataset.pipeline)
-                    if t['type'] != 'LoadAnnotations']
-        pipeline[0] = dict(type='mmdet.LoadImageFromNDArray',
-                           to_float32=pipeline[0].get('to_float32', False))
-        self.pipeline = Compose(pipeline)
-        m, h = self.model, self.model.bbox_head
-        test_cfg = model_cfg.test_cfg
-
-        def pre(img):
-            data = self.pipeline(dict(img=img, img_id=0))
-            batch = m.data_preprocessor(
-                dict(inputs=[data['inputs']], data_samples=[data['data_samples']]), False)
-            return batch['inputs'], batch['data_samples']
-
-        def dec(prev):
-            (heat, wh, offset), samples = prev
-            shape = samples[0].metainfo['batch_input_shape']
-            dets, labels = h._decode_heatmap(heat[0], wh[0], offset[0], shape,
-                                             k=test_cfg.topk,
-                                             kernel=test_cfg.local_maximum_kernel)
-            return (dets, labels), samples
-
-        def post(prev):
-            from mmengine.structures import InstanceData
-            (dets, labels), samples = prev
-            results = []
-            for i, sample in enumerate(samples):
-                meta = sample.metainfo
-                # the border mmdet's RandomCenterCropPad pasted the image at: top, _, left, _
-                top, left = meta['border'][0], meta['border'][2]
-                boxes = dets[i, :, :4] - dets.new_tensor([left, top, left, top])
-                if 'scale_factor' in meta:
-                    boxes = boxes / boxes.new_tensor(meta['scale_factor']).repeat(2)
-                res = InstanceData(bboxes=boxes, scores=dets[i, :, 4], labels=labels[i])
-                results.append(res[:test_cfg.max_per_img].cpu())
-            return m.add_pred_to_datasample(samples, results)
-
-        self.steps = (
-            ('load', load_step),
-            ('pre', pre),
-            ('net', lambda prev: (m._forward(prev[0]), prev[1])),
-            ('dec', dec),
-            ('post', post),
-        )
+class MMDetRunner(MMDetCenterNet, Runner):
+    """The baseline (:class:`reference_impls.MMDetCenterNet`) as a runner."""
 
 
 # ----------------------------------------------------------------------------- main
@@ -288,7 +207,8 @@ def main(argv=None) -> None:
         device += f' ({torch.cuda.get_device_name(runners[0].device)})'
     else:
         device += f', {torch.get_num_threads()} thread(s)'
-    print(f'\nper-image time in ms, batch 1, device {device}, torch {torch.__version__}')
+    print(f'\n{machine_line(runners[0].device)}')
+    print(f'per-image time in ms, batch 1, device {device}, torch {torch.__version__}')
     print(f'{desc}; {args.repeats} timed run(s) of each after {args.warmup} warm-up run(s); '
           f'weights: {args.checkpoint or "random"}')
     print_table([(r.name, summarise(t)) for r, t in zip(runners, timings)])

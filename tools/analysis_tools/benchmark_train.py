@@ -16,13 +16,12 @@ Prints a table; asserts nothing. Example:
     python tools/analysis_tools/benchmark_train.py --size 512 --batch 2 --repeats 3
 """
 import argparse
-import math
 import os.path as osp
 import sys
-import time
 from typing import Callable, List
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # reference_impls beside this file
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -32,30 +31,10 @@ from mmengine.registry import init_default_scope  # noqa: E402
 from mmengine.structures import InstanceData  # noqa: E402
 
 import mmcenternet  # noqa: E402,F401
-from mmcenternet.models.utils.gaussian_target import centernet_gaussian_radius  # noqa: E402
+from mmcenternet.utils.benchmark import machine_line, timed  # noqa: E402
+from reference_impls import loop_targets, mmdet_centernet_config  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def mmdet_config() -> str:
-    import mmdet
-    return osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', 'centernet',
-                    'centernet_r18-dcnv2_8xb16-crop512-140e_coco.py')
-
-
-def timed(fn: Callable[[], None], repeats: int, warmup: int, device: str) -> List[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeats):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        out.append(time.perf_counter() - t0)
-    return out
 
 
 def random_batch(batch: int, size: int, objects: int, num_classes: int, seed: int = 0):
@@ -124,7 +103,7 @@ def bench_iteration(args) -> None:
     inputs = torch.randn(args.batch, 3, args.size, args.size, device=args.device)
     models = [('mmcenternet resdcn18 (original recipe)',
                osp.join(REPO, 'configs/centernet/resdcn18_1x_coco.py')),
-              ("mmdet centernet_r18-dcnv2 (mmdet's recipe)", mmdet_config())]
+              ("mmdet centernet_r18-dcnv2 (mmdet's recipe)", mmdet_centernet_config())]
     if args.skip_baselines:
         models = []
     models += [(osp.splitext(osp.basename(path))[0], path) for path in args.config]
@@ -157,40 +136,6 @@ def bench_iteration(args) -> None:
     print(f'{"model":45s} {"median s":>10s} {"best s":>10s}  memory GiB')
     for name, med, best, mem in rows:
         print(f'{name:45s} {med:10.3f} {best:10.3f}  {mem}')
-
-
-def loop_targets(boxes, labels, num_classes, out_h, out_w, max_objs=128):
-    """Per-object reference in the style of the original data loader (numpy, one at a time)."""
-    results = []
-    for b, lab in zip(boxes, labels):
-        hm = np.zeros((num_classes, out_h, out_w), np.float32)
-        wh = np.zeros((max_objs, 2), np.float32)
-        reg = np.zeros((max_objs, 2), np.float32)
-        ind = np.zeros(max_objs, np.int64)
-        mask = np.zeros(max_objs, np.uint8)
-        for k, (box, c) in enumerate(zip(b.numpy() / 4, lab.numpy())):
-            if k >= max_objs:
-                break
-            h, w = box[3] - box[1], box[2] - box[0]
-            if not (h > 0 and w > 0):
-                continue
-            r = max(0, int(centernet_gaussian_radius(torch.tensor([float(math.ceil(h))]),
-                                                     torch.tensor([float(math.ceil(w))]))))
-            ct = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], np.float32)
-            ci = ct.astype(np.int32)
-            d = 2 * r + 1
-            y, x = np.ogrid[-r:r + 1, -r:r + 1]
-            g = np.exp(-(x * x + y * y) / (2 * (d / 6)**2))
-            left, right = min(ci[0], r), min(out_w - ci[0], r + 1)
-            top, bottom = min(ci[1], r), min(out_h - ci[1], r + 1)
-            win = hm[c, ci[1] - top:ci[1] + bottom, ci[0] - left:ci[0] + right]
-            np.maximum(win, g[r - top:r + bottom, r - left:r + right], out=win)
-            wh[k] = w, h
-            ind[k] = ci[1] * out_w + ci[0]
-            reg[k] = ct - ci
-            mask[k] = 1
-        results.append((hm, wh, reg, ind, mask))
-    return results
 
 
 def bench_targets(args) -> None:
@@ -237,6 +182,7 @@ def main(argv=None) -> None:
                         help='time only the --config models in (a)')
     parser.add_argument('--skip-targets', action='store_true', help='skip (b)')
     args = parser.parse_args(argv)
+    print(machine_line(args.device))
     if not args.skip_iteration:
         bench_iteration(args)
     if not args.skip_targets:

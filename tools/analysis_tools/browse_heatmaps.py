@@ -37,8 +37,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
-from mmcenternet.utils.setup_run import (UserError, check_data_paths,  # noqa: E402
-                                         is_pose_config, load_config, run_cli)
+from mmcenternet.utils.cli import UserError, is_pose_config, load_config, run_cli  # noqa: E402
+from mmcenternet.utils.config_checks import check_data_paths  # noqa: E402
 
 
 def parse_args(argv=None):

@@ -23,7 +23,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmcenternet.datasets.extreme_points import (RULES, ExtremePointsError,  # noqa: E402
                                                  extreme_points_from_segmentation)
-from mmcenternet.utils.setup_run import UserError, run_cli  # noqa: E402
+from mmcenternet.utils.cli import UserError, run_cli  # noqa: E402
 
 
 def convert(data: dict, rule: str = 'first_vertex', overwrite: bool = False,

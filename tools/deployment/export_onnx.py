@@ -22,7 +22,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmcenternet  # noqa: E402,F401  (registers modules, fixes checkpoint I/O)
 from mmengine.config import DictAction  # noqa: E402
 
-from mmcenternet.utils.setup_run import UserError, run_cli  # noqa: E402
+from mmcenternet.utils.cli import UserError, run_cli  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -63,7 +63,7 @@ def verify(result, config: str, checkpoint: str, shape, cfg_options=None) -> flo
 
     from mmcenternet.deployment.exporter import build_model, make_decoder
     from mmcenternet.deployment.utils import require
-    from mmcenternet.utils.setup_run import load_config
+    from mmcenternet.utils.cli import load_config
     ort = require('onnxruntime')
     cfg = load_config(config, cfg_options)
     model = build_model(cfg, checkpoint)

@@ -32,7 +32,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmcenternet  # noqa: E402,F401  (registers modules, fixes checkpoint I/O)
 from mmengine.config import DictAction  # noqa: E402
 
-from mmcenternet.utils.setup_run import UserError, run_cli  # noqa: E402
+from mmcenternet.utils.cli import UserError, run_cli  # noqa: E402
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -148,7 +148,7 @@ def main(argv=None) -> None:
         raise UserError(f'--score-thr must be within [0, 1], got {args.score_thr}')
     files = list_images(args.input, args.max_images)
 
-    from mmcenternet.utils.setup_run import is_pose_config, load_config
+    from mmcenternet.utils.cli import is_pose_config, load_config
     if is_pose_config(load_config(args.config, args.cfg_options)):
         return draw_poses(args, files)
 

@@ -10,7 +10,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmcenternet.utils.synthetic_data import make_shapes_dataset  # noqa: E402
+from mmcenternet.utils.synthetic.shapes import make_shapes_dataset  # noqa: E402
 
 
 def main(argv=None) -> None:

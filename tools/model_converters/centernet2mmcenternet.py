@@ -20,7 +20,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmcenternet.utils.convert_official import (TASK_HEADS,  # noqa: E402
                                                 OfficialCheckpointError, convert_checkpoint)
-from mmcenternet.utils.setup_run import UserError, run_cli  # noqa: E402
+from mmcenternet.utils.cli import UserError, run_cli  # noqa: E402
 
 CONFIGS = {
     ('dla', 34, 'ctdet'): 'configs/centernet/dla34_1x_coco.py or dla34_2x_coco.py',

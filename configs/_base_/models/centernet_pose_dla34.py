@@ -29,7 +29,7 @@ model = dict(
         stride=4,
         max_objs=32,
         min_overlap=0.7,
-        loss_hm=dict(type='CenterNetFocalLoss', loss_weight=1.0),
+        loss_heatmap=dict(type='CenterNetFocalLoss', loss_weight=1.0),
         loss_wh=dict(type='CenterNetRegL1Loss', loss_weight=0.1),
         loss_offset=dict(type='CenterNetRegL1Loss', loss_weight=1.0),
         loss_hps=dict(type='CenterNetRegL1Loss', loss_weight=1.0),

@@ -38,9 +38,9 @@ model = dict(
         # ResNet-DCN initialises size/offset branches with N(0, 0.001) weights.
         branch_init='normal',
         stride=4,
-        bbox_coder=dict(type='CenterNetBBoxCoder', topk=100, local_maximum_kernel=3),
+        bbox_coder=dict(type='CenterNetBBoxCoder'),  # topk and the peak kernel: test_cfg
         target_generator=dict(type='CenterNetTargetGenerator', max_objs=128, min_overlap=0.7),
-        loss_center_heatmap=dict(type='CenterNetFocalLoss', loss_weight=1.0),
+        loss_heatmap=dict(type='CenterNetFocalLoss', loss_weight=1.0),
         loss_wh=dict(type='CenterNetRegL1Loss', loss_weight=0.1),
         loss_offset=dict(type='CenterNetRegL1Loss', loss_weight=1.0)),
     train_cfg=None,

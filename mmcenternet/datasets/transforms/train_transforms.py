@@ -9,8 +9,8 @@ from mmcv.transforms import BaseTransform
 from mmdet.structures.bbox import HorizontalBoxes
 
 from mmcenternet.registry import DET_TRANSFORMS, register_shared_transform
-from .affine import affine_transform, get_affine_transform, sample_crop, warp_image
-from .test_transforms import record_homography
+from .affine import affine_transform, get_affine_transform
+from .affine_augment import CenterNetAffineAugment
 
 #: ImageNet PCA lighting constants used by CornerNet and CenterNet (BGR channel order).
 EIG_VAL = np.array([0.2141788, 0.01817699, 0.00341571], dtype=np.float32)
@@ -20,7 +20,7 @@ EIG_VEC = np.array([[-0.58752847, -0.69563484, 0.41340352],
 
 
 @DET_TRANSFORMS.register_module()
-class CenterNetRandomAffine(BaseTransform):
+class CenterNetRandomAffine(CenterNetAffineAugment):
     """The original ``ctdet`` geometric augmentation, one ``cv2.warpAffine`` on the uint8 image.
 
     Random crop (default): the side of the source square is ``max(H, W) * f`` with ``f`` drawn
@@ -75,21 +75,14 @@ class CenterNetRandomAffine(BaseTransform):
                  shift_style: str = 'ctdet') -> None:
         if shift_style not in ('ctdet', 'exdet'):
             raise ValueError(f"shift_style must be 'ctdet' or 'exdet', got {shift_style!r}")
-        self.input_size = (int(input_size[0]), int(input_size[1]))
-        self.down_ratio = down_ratio
-        self.random_crop = random_crop
-        self.scale_factors = np.arange(*scale_range)
-        self.border = border
-        self.shift = shift
-        self.scale = scale
-        self.flip_prob = flip_prob
+        super().__init__(input_size, down_ratio, random_crop, scale_range, border, shift, scale,
+                         flip_prob)
         self.mirror_center = mirror_center
         self.shift_style = shift_style
 
     def sample_params(self, height: int, width: int) -> Tuple[np.ndarray, float, bool]:
         """Draw ``(center, scale, flip)`` for an image of ``height x width`` (original order)."""
-        c, s = sample_crop(height, width, self.random_crop, self.scale_factors, self.border,
-                           self.shift, self.scale, self.shift_style)
+        c, s = self.draw_crop(height, width, self.shift_style)
         flip = bool(np.random.random() < self.flip_prob)
         if flip and self.mirror_center:
             c[0] = width - c[0] - 1
@@ -101,27 +94,13 @@ class CenterNetRandomAffine(BaseTransform):
         return self.apply(results, center, scale, flip)
 
     def output_transform(self, center: np.ndarray, scale: float) -> np.ndarray:
-        out_w = self.input_size[0] // self.down_ratio
-        out_h = self.input_size[1] // self.down_ratio
-        return get_affine_transform(center, scale, 0, [out_w, out_h])
+        return get_affine_transform(center, scale, 0, list(self.output_size()))
 
     def apply(self, results: dict, center: np.ndarray, scale: float, flip: bool) -> dict:
         """Warp the image and annotations for given parameters (``center`` as used, i.e. already
         mirrored if flip and ``mirror_center``)."""
-        img = results['img']
-        h, w = img.shape[:2]
-        if flip:
-            img = np.ascontiguousarray(img[:, ::-1, :])
-        trans_input = get_affine_transform(center, scale, 0, list(self.input_size))
-        results['img'] = warp_image(img, trans_input, self.input_size)
-        results['img_shape'] = results['img'].shape[:2]
-        results['flip'] = flip
-        results['flip_direction'] = 'horizontal' if flip else None
-        results['crop_center'] = np.asarray(center, dtype=np.float32)
-        results['crop_scale'] = float(scale)
-        mirror = np.array([[-1, 0, w - 1], [0, 1, 0], [0, 0, 1]], dtype=np.float64) if flip \
-            else np.eye(3)
-        record_homography(results, np.vstack([trans_input, [0, 0, 1]]) @ mirror)
+        w = results['img'].shape[1]
+        self.warp(results, center, scale, 0, flip)
         if results.get('gt_bboxes') is not None:
             boxes = self.transform_boxes(results['gt_bboxes'], center, scale, flip, w)
             results['gt_bboxes'] = HorizontalBoxes(boxes)

@@ -7,14 +7,16 @@ from mmdet.structures import SampleList
 from torch import Tensor
 
 from .centernet_head_module import CenterNetHeadModule
+from .task_head import CenterNetTaskHead
 
 
-class CenterNetBaseHead(BaseDenseHead):
+class CenterNetBaseHead(CenterNetTaskHead, BaseDenseHead):
     """Base of the ``ctdet`` and ``exdet`` heads.
 
     Builds the per-stack branches (``self.head_module``, a :class:`CenterNetHeadModule`);
     subclasses pass their branch layout and implement ``loss_by_feat(outs,
-    batch_gt_instances)`` and ``predict``.
+    batch_gt_instances)`` and the test interface of :class:`CenterNetTaskHead`
+    (``predict`` decodes and post-processes through it).
 
     Args:
         num_classes: Number of classes.
@@ -73,3 +75,14 @@ class CenterNetBaseHead(BaseDenseHead):
     def loss(self, x: Tuple[Tensor], batch_data_samples: SampleList) -> dict:
         outs = self(x)
         return self.loss_by_feat(outs, [ds.gt_instances for ds in batch_data_samples])
+
+    def predict(self, x: Tuple[Tensor], batch_data_samples: SampleList,
+                rescale: bool = False) -> list:
+        outs = self(x)
+        metas = [ds.metainfo for ds in batch_data_samples]
+        return self.predict_by_feat(outs, batch_img_metas=metas, rescale=rescale)
+
+    def predict_by_feat(self, outs: Sequence[Tensor], batch_img_metas: List[dict],
+                        rescale: bool = True) -> list:
+        """Decode the last stack's raw maps, then post-process per image."""
+        return self.results_from_decoded(self.decode_outputs(outs), batch_img_metas, rescale)

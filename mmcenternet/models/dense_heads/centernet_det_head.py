@@ -4,42 +4,20 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmdet.structures import SampleList
+import torch.nn as nn
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import DET_MODELS, TASK_UTILS
+from ..export_decoders import CtdetDecoder
+from ..utils.flip import merge_flip_maps, split_flip_batch
+from ..utils.geometry import project_to_image
+from ..utils.soft_nms import merge_detections, soft_nms_settings
 from .centernet_base_head import CenterNetBaseHead
+from .task_head import renamed_loss_cfg, resolve_test_cfg
 
-
-def project_to_image(bboxes: Tensor, img_meta: dict) -> Tensor:
-    """Map boxes from network-input pixels back to the original image.
-
-    Uses the pipeline's ``homography_matrix`` (recorded by mmdet's ``Resize``/``RandomFlip`` and by
-    mmcenternet's padding and test resize) when present, otherwise divides by ``scale_factor``; no
-    clipping and no re-ordering of corners (CenterNet returns boxes as decoded).
-
-    Args:
-        bboxes: (N, 4) boxes in input pixels.
-        img_meta: Image meta information.
-
-    Returns:
-        (N, 4) boxes in original-image pixels.
-    """
-    matrix = img_meta.get('homography_matrix')
-    if matrix is not None:
-        inv = torch.as_tensor(np.linalg.inv(np.asarray(matrix, dtype=np.float64)),
-                              device=bboxes.device)
-        pts = bboxes.to(torch.float64).reshape(-1, 2)
-        pts = torch.cat([pts, pts.new_ones(len(pts), 1)], dim=1) @ inv.T
-        pts = pts[:, :2] / pts[:, 2:3]
-        return pts.reshape(-1, 4).to(bboxes.dtype)
-    scale = img_meta.get('scale_factor')
-    if scale is None:
-        return bboxes
-    scale = bboxes.new_tensor(scale).repeat(2) if len(scale) == 2 else bboxes.new_tensor(scale)
-    return bboxes / scale
+__all__ = ['CenterNetDetHead', 'project_to_image']
 
 
 @DET_MODELS.register_module()
@@ -60,13 +38,22 @@ class CenterNetDetHead(CenterNetBaseHead):
         stride: Input pixels per output pixel (CenterNet's ``down_ratio``).
         bbox_coder: Coder config (decoding).
         target_generator: Training target config.
-        loss_center_heatmap: Heatmap loss config.
+        loss_heatmap: Heat-map loss config.
         loss_wh: Size loss config.
         loss_offset: Offset loss config (``None`` disables the offset branch).
         train_cfg: Unused, for API compatibility.
-        test_cfg: ``topk`` (100), ``local_maximum_kernel`` (3), ``max_per_img`` (100).
+        test_cfg: ``topk`` (100), ``local_maximum_kernel`` (3), ``max_per_img`` (100): the
+            one home of the first two (the coder's own ``topk`` / ``local_maximum_kernel`` are
+            deprecated).
         init_cfg: mmengine initialisation config.
+        loss_center_heatmap: Deprecated name of ``loss_heatmap`` (merged into it).
     """
+
+    task = 'ctdet'
+    TEST_DEFAULTS = dict(topk=100, local_maximum_kernel=3)
+    # the original's flip test: heat maps (probabilities) and sizes averaged with the mirrored
+    # view flipped back, offsets from the un-mirrored view only
+    FLIP_RULES = dict(hm='mean', wh='mean', reg='first')
 
     def __init__(self,
                  num_classes: int,
@@ -77,20 +64,29 @@ class CenterNetDetHead(CenterNetBaseHead):
                  stride: int = 4,
                  bbox_coder: ConfigType = dict(type='CenterNetBBoxCoder'),
                  target_generator: ConfigType = dict(type='CenterNetTargetGenerator'),
-                 loss_center_heatmap: ConfigType = dict(type='CenterNetFocalLoss', loss_weight=1.0),
+                 loss_heatmap: ConfigType = dict(type='CenterNetFocalLoss', loss_weight=1.0),
                  loss_wh: ConfigType = dict(type='CenterNetRegL1Loss', loss_weight=0.1),
                  loss_offset: OptConfigType = dict(type='CenterNetRegL1Loss', loss_weight=1.0),
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 init_cfg: OptMultiConfig = None,
+                 loss_center_heatmap: OptConfigType = None) -> None:
         heads = dict(hm=num_classes, wh=2)
         if loss_offset is not None:
             heads['reg'] = 2
         super().__init__(num_classes, in_channels, heads, head_conv, num_stacks, branch_init,
                          stride, train_cfg=train_cfg, test_cfg=test_cfg, init_cfg=init_cfg)
         self.bbox_coder = TASK_UTILS.build(bbox_coder)
+        self.test_cfg = resolve_test_cfg(
+            type(self).__name__, self.test_cfg, self.TEST_DEFAULTS,
+            legacy=dict(topk=getattr(self.bbox_coder, 'topk', None),
+                        local_maximum_kernel=getattr(self.bbox_coder, 'local_maximum_kernel',
+                                                     None)),
+            legacy_owner='bbox_coder')
         self.target_generator = TASK_UTILS.build(target_generator)
-        self.loss_center_heatmap = DET_MODELS.build(loss_center_heatmap)
+        self.loss_heatmap = DET_MODELS.build(renamed_loss_cfg(
+            type(self).__name__, 'loss_heatmap', loss_heatmap, 'loss_center_heatmap',
+            loss_center_heatmap))
         self.loss_wh = DET_MODELS.build(loss_wh)
         self.loss_offset = DET_MODELS.build(loss_offset) if loss_offset is not None else None
 
@@ -107,10 +103,10 @@ class CenterNetDetHead(CenterNetBaseHead):
         with torch.no_grad():
             t = self.target_generator(bboxes, labels, self.num_classes, hm0.shape[-2:],
                                       stride=self.stride)
-        return self.loss_from_targets(stacks, t)
+        return self.loss_by_targets(stacks, t)
 
-    def loss_from_targets(self, stacks: Sequence[Dict[str, Tensor]],
-                          targets: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    def loss_by_targets(self, stacks: Sequence[Dict[str, Tensor]],
+                        targets: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """The original ``CtdetLoss`` for given targets.
 
         Args:
@@ -123,12 +119,12 @@ class CenterNetDetHead(CenterNetBaseHead):
         """
         t = targets
         n = len(stacks)
-        losses = dict(loss_center_heatmap=0, loss_wh=0)
+        losses = dict(loss_heatmap=0, loss_wh=0)
         if self.loss_offset is not None:
             losses['loss_offset'] = 0
         for maps in stacks:
-            losses['loss_center_heatmap'] = losses['loss_center_heatmap'] + \
-                self.loss_center_heatmap(maps['hm'], t['hm']) / n
+            losses['loss_heatmap'] = losses['loss_heatmap'] + \
+                self.loss_heatmap(maps['hm'], t['hm']) / n
             losses['loss_wh'] = losses['loss_wh'] + \
                 self.loss_wh(maps['wh'], t['reg_mask'], t['ind'], t['wh']) / n
             if self.loss_offset is not None:
@@ -136,26 +132,24 @@ class CenterNetDetHead(CenterNetBaseHead):
                     maps['reg'], t['reg_mask'], t['ind'], t['reg']) / n
         return losses
 
+    #: Deprecated name of :meth:`loss_by_targets`.
+    loss_from_targets = loss_by_targets
+
+    @property
+    def loss_center_heatmap(self) -> nn.Module:
+        """Deprecated name of :attr:`loss_heatmap`."""
+        return self.loss_heatmap
+
     @staticmethod
     def _as_tensor(bboxes, ref: Tensor) -> Tensor:
         bboxes = getattr(bboxes, 'tensor', bboxes)
         return bboxes.to(device=ref.device, dtype=torch.float32)
 
     # ------------------------------------------------------------------ testing
-    def predict(self, x: Tuple[Tensor], batch_data_samples: SampleList,
-                rescale: bool = False) -> InstanceList:
-        outs = self(x)
-        metas = [ds.metainfo for ds in batch_data_samples]
-        return self.predict_by_feat(outs, batch_img_metas=metas, rescale=rescale)
-
-    def predict_by_feat(self, outs: Sequence[Tensor], batch_img_metas: List[dict],
-                        rescale: bool = True) -> InstanceList:
-        """Decode the last stack's raw maps into per-image instances."""
-        # sigmoid and decoding in fp32 whatever precision the network ran in (fp16 / AMP)
-        maps = {name: m.float() for name, m in self.split_stacks(outs)[-1].items()}
-        bboxes, scores, labels = self.decode_maps(maps['hm'].sigmoid(), maps['wh'],
-                                                  maps.get('reg'))
-        return self.to_instances(bboxes, scores, labels, batch_img_metas, rescale)
+    def decode_outputs(self, outs: Sequence[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
+        """Last stack -> fp32 -> sigmoid -> :meth:`decode_maps` (boxes in input pixels)."""
+        maps = self.last_stack_maps(outs)
+        return self.decode_maps(maps['hm'].sigmoid(), maps['wh'], maps.get('reg'))
 
     def decode_maps(self, heatmap: Tensor, wh: Tensor,
                     offset: Optional[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
@@ -169,8 +163,14 @@ class CenterNetDetHead(CenterNetBaseHead):
         Returns:
             (B, K, 4) boxes in network-input pixels, (B, K) scores, (B, K) labels.
         """
-        k = self.test_cfg.get('topk', self.bbox_coder.topk)
-        return self.bbox_coder.decode(heatmap, wh, offset, k=k, stride=self.stride)
+        return self.bbox_coder.decode(heatmap, wh, offset, k=self.test_cfg['topk'],
+                                      stride=self.stride,
+                                      kernel=self.test_cfg['local_maximum_kernel'])
+
+    def results_from_decoded(self, decoded: Tuple[Tensor, Tensor, Tensor],
+                             batch_img_metas: List[dict], rescale: bool = True) -> InstanceList:
+        """Per-image instances of :meth:`decode_outputs` (see :meth:`to_instances`)."""
+        return self.to_instances(*decoded, batch_img_metas, rescale)
 
     def to_instances(self, bboxes: Tensor, scores: Tensor, labels: Tensor,
                      batch_img_metas: List[dict], rescale: bool) -> InstanceList:
@@ -185,3 +185,60 @@ class CenterNetDetHead(CenterNetBaseHead):
             res.labels = labels[i, :max_per_img]
             results.append(res)
         return results
+
+    # ------------------------------------------------------------------ test-time augmentation
+    def tta_predict_view(self, model: nn.Module, inputs: Tensor, samples: Sequence,
+                         flip: bool) -> List[Tuple[Tensor, Tensor, Tensor]]:
+        """One view: the images and their mirrors as one batch, maps merged before decoding
+        (the original's flip test), top-K peaks mapped back to each image.
+
+        Returns:
+            Per image ``(bboxes (K, 4), scores (K, ), labels (K, ))`` in image pixels.
+        """
+        b = inputs.shape[0]
+        x = torch.cat([inputs, inputs.flip(-1)]) if flip else inputs
+        maps = self.last_stack_maps(self(model.extract_feat(x)))
+        maps['hm'] = maps['hm'].sigmoid()
+        if flip:
+            maps = merge_flip_maps(*split_flip_batch(maps, b), self.FLIP_RULES)
+        bboxes, scores, labels = self.decode_maps(maps['hm'], maps['wh'], maps.get('reg'))
+        return [(project_to_image(bboxes[i], s.metainfo), scores[i], labels[i])
+                for i, s in enumerate(samples)]
+
+    def tta_merge(self, views: Sequence[Tuple[Tensor, Tensor, Tensor]],
+                  soft_nms: Optional[dict] = None, max_per_img: Optional[int] = None,
+                  nms_single_scale: bool = False) -> InstanceData:
+        """The original ``merge_outputs``: one view is returned as decoded (unless
+        ``nms_single_scale``); several are merged per class with soft-NMS, then the global
+        top-``max_per_img`` score cut keeps ties."""
+        cfg = soft_nms_settings(soft_nms)
+        max_per_img = self.test_cfg.get('max_per_img', 100) if max_per_img is None \
+            else max_per_img
+        run_nms = len(views) > 1 or nms_single_scale
+        result = InstanceData()
+        device = views[0][0].device
+        if not run_nms:
+            result.bboxes, result.scores, result.labels = views[0]
+            return result
+        per_scale = []
+        for bboxes, scores, labels in views:
+            rows = torch.cat([bboxes, scores[:, None]], 1).float().cpu().numpy()
+            lab = labels.cpu().numpy()
+            per_scale.append([rows[lab == c] for c in range(self.num_classes)])
+        merged = merge_detections(per_scale, self.num_classes, run_nms, max_per_img,
+                                  sigma=cfg['sigma'], nt=cfg['iou_threshold'],
+                                  threshold=cfg['min_score'], method=cfg['method'],
+                                  mode=cfg['mode'])
+        rows = np.concatenate(merged, 0) if merged else np.zeros((0, 5), np.float32)
+        labels = np.concatenate([np.full(len(m), c) for c, m in enumerate(merged)])
+        result.bboxes = torch.from_numpy(rows[:, :4].copy()).to(device)
+        result.scores = torch.from_numpy(rows[:, 4].copy()).to(device)
+        result.labels = torch.from_numpy(labels.astype(np.int64)).to(device)
+        return result
+
+    # ------------------------------------------------------------------ export
+    def export_decoder(self, test_cfg: Optional[dict] = None) -> CtdetDecoder:
+        """:class:`CtdetDecoder` with this head's branches and test settings."""
+        cfg = dict(self.test_cfg, **(test_cfg or {}))
+        return CtdetDecoder(list(self.head_module.heads), self.num_stacks, cfg['topk'],
+                            cfg['local_maximum_kernel'], float(self.stride))

@@ -5,20 +5,24 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmdet.structures import SampleList
+import torch.nn as nn
 from mmdet.utils import ConfigType, InstanceList, OptConfigType, OptMultiConfig
 from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmcenternet.registry import DET_MODELS, TASK_UTILS
-from mmcenternet.tta.soft_nms import merge_detections
-from .centernet_det_head import project_to_image
+from ..export_decoders import ExdetDecoder
+from ..utils.geometry import project_to_image
+from ..utils.soft_nms import SOFT_NMS_DEFAULTS, SOFT_NMS_MODES, merge_detections, soft_nms_settings
 from .centernet_base_head import CenterNetBaseHead
+from .task_head import resolve_test_cfg
+
+__all__ = ['CenterNetExdetHead']
 
 PARTS = ('t', 'l', 'b', 'r')
-MODES = ('faithful', 'corrected')
-DEFAULT_SOFT_NMS = dict(sigma=0.5, min_score=0.001, method='gaussian', iou_threshold=0.5,
-                        mode='faithful')
+MODES = SOFT_NMS_MODES
+#: Deprecated name of :data:`~mmcenternet.models.utils.soft_nms.SOFT_NMS_DEFAULTS`.
+DEFAULT_SOFT_NMS = SOFT_NMS_DEFAULTS
 
 
 @DET_MODELS.register_module()
@@ -71,6 +75,10 @@ class CenterNetExdetHead(CenterNetBaseHead):
         init_cfg: mmengine initialisation config.
     """
 
+    task = 'exdet'
+    TEST_DEFAULTS = dict(topk=100, num_dets=1000, scores_thresh=0.1, center_thresh=0.1,
+                         local_maximum_kernel=3)
+
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
@@ -95,6 +103,10 @@ class CenterNetExdetHead(CenterNetBaseHead):
                          stride, train_cfg=train_cfg, test_cfg=test_cfg, init_cfg=init_cfg)
         self.agnostic_ex = agnostic_ex
         self.decoder = TASK_UTILS.build(decoder)
+        self.test_cfg = resolve_test_cfg(
+            type(self).__name__, self.test_cfg, self.TEST_DEFAULTS,
+            legacy=getattr(self.decoder, 'given', None),
+            legacy_owner='decoder')
         self.target_generator = TASK_UTILS.build(target_generator)
         self.loss_heatmap = DET_MODELS.build(loss_heatmap)
         self.loss_offset = DET_MODELS.build(loss_offset) if loss_offset is not None else None
@@ -123,10 +135,10 @@ class CenterNetExdetHead(CenterNetBaseHead):
         with torch.no_grad():
             t = self.target_generator(points, labels, self.num_classes, ref.shape[-2:],
                                       stride=self.stride, agnostic=self.agnostic_ex)
-        return self.loss_from_targets(stacks, t)
+        return self.loss_by_targets(stacks, t)
 
-    def loss_from_targets(self, stacks: Sequence[Dict[str, Tensor]],
-                          targets: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    def loss_by_targets(self, stacks: Sequence[Dict[str, Tensor]],
+                        targets: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """The original ``ExdetLoss`` for given targets.
 
         Args:
@@ -154,22 +166,27 @@ class CenterNetExdetHead(CenterNetBaseHead):
                 losses['loss_offset'] = losses['loss_offset'] + off / n
         return losses
 
+    #: Deprecated name of :meth:`loss_by_targets`.
+    loss_from_targets = loss_by_targets
+
     # ------------------------------------------------------------------ testing
     @property
     def mode(self) -> str:
         return self.test_cfg.get('mode', 'faithful')
 
-    def predict(self, x: Tuple[Tensor], batch_data_samples: SampleList,
-                rescale: bool = False) -> InstanceList:
-        outs = self(x)
-        metas = [ds.metainfo for ds in batch_data_samples]
-        return self.predict_by_feat(outs, batch_img_metas=metas, rescale=rescale)
+    def decode_outputs(self, outs: Sequence[Tensor]) -> Tuple[Tensor, int]:
+        """Last stack -> fp32 -> :meth:`decode_maps`; also the output map's width (which the
+        original's post-processing uses to mirror boxes).
 
-    def predict_by_feat(self, outs: Sequence[Tensor], batch_img_metas: List[dict],
-                        rescale: bool = True) -> InstanceList:
-        """Single-view test: decode, post-process and merge each image (see the class doc)."""
-        dets = self.decode_maps(self.split_stacks(outs)[-1])
-        out_w = self._out_width(outs)
+        Returns:
+            ``(dets, out_w)``: (B, num_dets, 14) rows in output-map pixels and the map width.
+        """
+        return self.decode_maps(self.last_stack_maps(outs)), self._out_width(outs)
+
+    def results_from_decoded(self, decoded: Tuple[Tensor, int], batch_img_metas: List[dict],
+                             rescale: bool = True) -> InstanceList:
+        """Single-view test: post-process and merge each image (see the class doc)."""
+        dets, out_w = decoded
         results = []
         for i, meta in enumerate(batch_img_metas):
             rows = self.post_process(dets[i], None, out_w, meta if rescale else None)
@@ -187,8 +204,10 @@ class CenterNetExdetHead(CenterNetBaseHead):
         heat = {p: maps[f'hm_{p}'].sigmoid() for p in PARTS + ('c', )}
         offs = {p: maps[f'reg_{p}'] for p in PARTS if f'reg_{p}' in maps}
         cfg = self.test_cfg
-        return self.decoder.decode(heat, offs or None, topk=cfg.get('topk'),
-                                   num_dets=cfg.get('num_dets'))
+        return self.decoder.decode(heat, offs or None, topk=cfg['topk'],
+                                   num_dets=cfg['num_dets'], scores_thresh=cfg['scores_thresh'],
+                                   center_thresh=cfg['center_thresh'],
+                                   kernel=cfg['local_maximum_kernel'])
 
     def post_process(self, dets: Tensor, flipped: Optional[Tensor], out_w: int,
                      meta: Optional[dict]) -> np.ndarray:
@@ -232,8 +251,7 @@ class CenterNetExdetHead(CenterNetBaseHead):
                 mode discarded rows are always dropped.
             max_per_img: Final detections (default ``test_cfg['max_per_img']``, 100).
         """
-        cfg = dict(DEFAULT_SOFT_NMS)
-        cfg.update(self.test_cfg.get('soft_nms', {}) if soft_nms is None else soft_nms)
+        cfg = soft_nms_settings(self.test_cfg.get('soft_nms') if soft_nms is None else soft_nms)
         if self.mode == 'corrected':
             cfg['mode'] = 'corrected'
         max_per_img = self.test_cfg.get('max_per_img', 100) if max_per_img is None \
@@ -256,7 +274,7 @@ class CenterNetExdetHead(CenterNetBaseHead):
         return res
 
     # ------------------------------------------------------------------ test-time augmentation
-    def tta_predict_view(self, detector, inputs: Tensor, samples: Sequence,
+    def tta_predict_view(self, detector: nn.Module, inputs: Tensor, samples: Sequence,
                          flip: bool) -> List[np.ndarray]:
         """One TTA view (scale) for :class:`CenterNetTTAModel`: the images (and their mirrors)
         decoded separately, each image's rows post-processed as the original does.
@@ -273,6 +291,17 @@ class CenterNetExdetHead(CenterNetBaseHead):
                 for i, s in enumerate(samples)]
 
     def tta_merge(self, views: Sequence[np.ndarray], soft_nms: Optional[dict] = None,
-                  max_per_img: Optional[int] = None) -> InstanceData:
-        """Merge the views of one image (see :meth:`merge_rows`)."""
+                  max_per_img: Optional[int] = None,
+                  nms_single_scale: bool = False) -> InstanceData:
+        """Merge the views of one image (see :meth:`merge_rows`; the original's exdet test
+        always runs soft-NMS, so ``nms_single_scale`` changes nothing)."""
         return self.merge_rows(views, soft_nms, max_per_img)
+
+    # ------------------------------------------------------------------ export
+    def export_decoder(self, test_cfg: Optional[dict] = None) -> ExdetDecoder:
+        """:class:`ExdetDecoder` (the grouping as a static graph) with this head's settings."""
+        cfg = dict(self.test_cfg, **(test_cfg or {}))
+        return ExdetDecoder(list(self.head_module.heads), self.num_stacks, cfg['topk'],
+                            cfg['local_maximum_kernel'], float(self.stride),
+                            num_dets=cfg['num_dets'], scores_thresh=cfg['scores_thresh'],
+                            center_thresh=cfg['center_thresh'])

@@ -1,5 +1,9 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 from .centernet_bbox_coder import CenterNetBBoxCoder
-from .exdet_decoder import EXTREME_PARTS, CenterNetExdetDecoder
+from .centernet_exdet_coder import EXTREME_PARTS, CenterNetExdetDecoder
+from .pose_decode import COCO_FLIP_PAIRS, multi_pose_decode, snap_joints
 
-__all__ = ['CenterNetBBoxCoder', 'CenterNetExdetDecoder', 'EXTREME_PARTS']
+__all__ = [
+    'CenterNetBBoxCoder', 'CenterNetExdetDecoder', 'EXTREME_PARTS', 'COCO_FLIP_PAIRS',
+    'multi_pose_decode', 'snap_joints'
+]

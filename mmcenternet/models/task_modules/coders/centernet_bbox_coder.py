@@ -17,14 +17,19 @@ class CenterNetBBoxCoder(BaseBBoxCoder):
     All quantities are in output-map pixels unless ``stride`` is given to :meth:`decode`. Sizes are
     regressed directly (no log/exp), boxes are neither clipped nor re-ordered, as in CenterNet.
 
+    The decoding settings (``K``, the peak-test window) belong to the model's ``test_cfg``; the
+    head passes them to :meth:`decode`.
+
     Args:
-        topk: Peaks kept per image when decoding (CenterNet's ``K``).
-        local_maximum_kernel: Max-pool window of the peak test.
+        topk: Deprecated (set ``test_cfg.topk``): default ``k`` of :meth:`decode`.
+        local_maximum_kernel: Deprecated (set ``test_cfg.local_maximum_kernel``): default
+            ``kernel`` of :meth:`decode`.
     """
 
     encode_size = 4
 
-    def __init__(self, topk: int = 100, local_maximum_kernel: int = 3, **kwargs) -> None:
+    def __init__(self, topk: Optional[int] = None, local_maximum_kernel: Optional[int] = None,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.topk = topk
         self.local_maximum_kernel = local_maximum_kernel
@@ -53,24 +58,29 @@ class CenterNetBBoxCoder(BaseBBoxCoder):
                offset: Optional[Tensor] = None,
                k: Optional[int] = None,
                stride: float = 1.0,
-               apply_nms: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
+               apply_nms: bool = True,
+               kernel: Optional[int] = None) -> Tuple[Tensor, Tensor, Tensor]:
         """Decode heatmap peaks into boxes (CenterNet's ``ctdet_decode``).
 
         Args:
             heatmap: (B, C, H, W) class probabilities (after sigmoid).
             wh: (B, 2, H, W) sizes ``(w, h)`` in map pixels, or (B, 2C, H, W) class-specific.
             offset: (B, 2, H, W) sub-pixel centre offsets ``(dx, dy)``; ``None`` uses 0.5.
-            k: Peaks per image (default ``self.topk``).
+            k: Peaks per image (default ``self.topk``, else 100).
             stride: Multiplier from map pixels to the wanted coordinates (4 for input pixels).
             apply_nms: Run the 3x3 peak test first.
+            kernel: Max-pool window of the peak test (default ``self.local_maximum_kernel``,
+                else 3).
 
         Returns:
             ``(bboxes, scores, labels)``: (B, K, 4) ``(x1, y1, x2, y2)``, (B, K) descending scores
             and (B, K) int64 0-based classes.
         """
-        k = self.topk if k is None else k
+        k = k if k is not None else (self.topk if self.topk is not None else 100)
+        if kernel is None:
+            kernel = self.local_maximum_kernel if self.local_maximum_kernel is not None else 3
         if apply_nms:
-            heatmap = heatmap_nms(heatmap, self.local_maximum_kernel)
+            heatmap = heatmap_nms(heatmap, kernel)
         scores, inds, labels, ys, xs = topk_two_stage(heatmap, k)
         if offset is not None:
             off = gather_feat(offset, inds)
