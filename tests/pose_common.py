@@ -1,10 +1,16 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
-"""A tiny synthetic COCO keypoint set shared by the pose tool tests."""
+"""What the pose tests share: a tiny synthetic COCO keypoint set and the Hourglass-104 pose
+configs and model (a module fixture)."""
 import json
 import os.path as osp
+from collections import OrderedDict
 
 import cv2
 import numpy as np
+import pytest
+from golden import REPO
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 
 def write_keypoint_set(root: str) -> None:
@@ -25,3 +31,20 @@ def write_keypoint_set(root: str) -> None:
     cats = [dict(id=1, name='person', keypoints=[f'j{k}' for k in range(17)], skeleton=[])]
     with open(osp.join(root, 'kp.json'), 'w') as f:
         json.dump(dict(images=images, annotations=anns, categories=cats), f)
+
+
+CONFIGS = {
+    '1x': osp.join(REPO, 'configs', 'centernet_pose', 'hourglass104_1x_coco.py'),
+    '3x': osp.join(REPO, 'configs', 'centernet_pose', 'hourglass104_3x_coco.py'),
+}
+
+
+POSE_HEADS = OrderedDict(hm=1, wh=2, hps=34, reg=2, hm_hp=17, hp_offset=2)
+
+
+@pytest.fixture(scope='module')
+def pose_hg():
+    """The 1x config's model (191 M backbone parameters: built once)."""
+    from mmpose.registry import MODELS
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        return MODELS.build(Config.fromfile(CONFIGS['1x']).model).eval()

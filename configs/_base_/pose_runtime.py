@@ -12,7 +12,7 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'))
 # No PoseVisualizationHook and mmengine's plain Visualizer: mmpose's PoseLocalVisualizer lives
 # in mmpose.visualization, which imports torchvision (absent on CPU-only installs; see
-# mmcenternet/pose/mmpose_compat.py). Predictions can be drawn from `tools/test.py --out` files.
+# mmcenternet/compat.py). Predictions can be drawn from `tools/test.py --out` files.
 
 env_cfg = dict(
     cudnn_benchmark=False,

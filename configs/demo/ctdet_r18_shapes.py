@@ -73,7 +73,7 @@ model = dict(
 # ----------------------------------------------------------------------------- schedule
 max_epochs = 80
 optim_wrapper = dict(optimizer=dict(lr=1e-3))  # from scratch with a small batch: a larger step
-# (one MultiStepLR at index 0: tests/tools/test_train_tools.py overrides param_scheduler.0)
+# (one MultiStepLR at index 0: tests/integration/tools/test_train_tools.py overrides param_scheduler.0)
 param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[60, 72],
          gamma=0.1)

@@ -11,6 +11,7 @@ from .deform_conv import ExportableDeformConv, replace_deform_convs
 from .exporter import build_model, check_onnx_model, export_decoder, export_model, export_onnx
 from .onnxruntime_model import OnnxRuntimeNetwork, build_onnxruntime_model
 from .utils import INSTALL_HINT, require, size_divisor
+from .verify import verify_export
 
 alias_modules(__name__, {
     'decoders': 'mmcenternet.models.export_decoders',
@@ -21,5 +22,6 @@ __all__ = [
     'CtdetDecoder', 'MultiPoseDecoder', 'ExdetDecoder', 'ExportableDeformConv',
     'replace_deform_convs', 'build_model', 'check_onnx_model', 'export_decoder', 'export_model',
     'export_onnx',
-    'OnnxRuntimeNetwork', 'build_onnxruntime_model', 'INSTALL_HINT', 'require', 'size_divisor'
+    'OnnxRuntimeNetwork', 'build_onnxruntime_model', 'INSTALL_HINT', 'require', 'size_divisor',
+    'verify_export'
 ]

@@ -40,9 +40,8 @@ def test_checker_and_standard_domain_are_enforced():
     with pytest.raises(UserError, match='onnx.checker'):
         check_onnx_model(model(helper.make_node('Relu', ['x', 'x'], ['y'])))
 
+
 # ------------------------------------------------------------------------- refused inputs
-
-
 def test_shape_breaking_the_padding_rule_is_refused(tmp_path):
     sys.path.insert(0, osp.join(REPO, 'tools', 'deployment'))
     try:

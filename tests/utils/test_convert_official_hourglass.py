@@ -8,31 +8,12 @@ from collections import OrderedDict
 import pytest
 import torch
 from golden import REPO, load_json
-from mmdet.registry import MODELS
-from mmengine.config import Config
 
 from mmcenternet.utils.checkpoint_io import torch_load
 from mmcenternet.utils.convert_official import (OfficialCheckpointError, convert_checkpoint,
                                                 convert_init_state_dict, convert_state_dict,
                                                 detect_architecture, detect_hourglass_source)
-
-CONFIG = osp.join(REPO, 'configs', 'centernet', 'hourglass104_coco.py')
-
-
-HEADS = ('hm', 'wh', 'reg')
-
-
-@pytest.fixture(scope='module')
-def cfg():
-    return Config.fromfile(CONFIG)
-
-
-@pytest.fixture(scope='module')
-def hg_model(cfg):
-    """The config's model (built once: HG-104 has 191 M parameters)."""
-    from mmengine.registry import DefaultScope
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return MODELS.build(cfg.model).eval()
+from hourglass_common import cfg, CONFIG, HEADS, hg_model  # noqa: F401
 
 
 def _original_keys_with_shapes():

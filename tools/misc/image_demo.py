@@ -156,12 +156,9 @@ def main(argv=None) -> None:
     from mmdet.apis import inference_detector
 
     from mmcenternet.apis import load_detector
-    if args.backend == 'onnxruntime':
-        from mmcenternet.deployment.onnxruntime_model import init_onnxruntime_detector
-        model = init_onnxruntime_detector(args.config, args.onnx, cfg_options=args.cfg_options)
-    else:
-        model = load_detector(args.config, args.checkpoint, device=args.device,
-                              cfg_options=args.cfg_options)
+    model = load_detector(args.config, args.checkpoint, device=args.device,
+                          cfg_options=args.cfg_options,
+                          onnx_file=args.onnx if args.backend == 'onnxruntime' else None)
     visualizer = build_visualizer(model)
     classes = model.dataset_meta.get('classes', ())
     os.makedirs(args.out_dir, exist_ok=True)

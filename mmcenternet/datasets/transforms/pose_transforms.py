@@ -44,36 +44,24 @@ class CenterNetPoseRandomAffine(CenterNetAffineAugment):
     ``crop_scale``, ``centernet_rot`` (degrees).
 
     Args:
-        input_size: Network input ``(w, h)`` (512 x 512; the output map is input / down_ratio).
-        down_ratio: Output stride.
-        random_crop: Random crop (True) or the shift / scale branch (False).
-        scale_range: ``np.arange`` arguments of the crop scale factors.
-        border: Initial border of the crop-centre range, in pixels.
-        shift: Shift std of the shift / scale branch.
-        scale: Scale std of the shift / scale branch.
         rot_prob: Probability of a rotation (the original's ``aug_rot``, 0).
         rotate: Rotation std in degrees (the original's ``rotate``, 0).
-        flip_prob: Probability of the horizontal flip.
         flip_indices: Joint permutation of a mirror image, used when the data carries none.
+        **kwargs: The crop, scale and flip settings of :class:`CenterNetAffineAugment`
+            (``input_size`` (512 x 512; the output map is input / ``down_ratio``),
+            ``down_ratio``, ``random_crop``, ``scale_range``, ``border``, ``shift``, ``scale``,
+            ``flip_prob``).
     """
 
     def __init__(self,
-                 input_size: Sequence[int] = (512, 512),
-                 down_ratio: int = 4,
-                 random_crop: bool = True,
-                 scale_range: Sequence[float] = (0.6, 1.4, 0.1),
-                 border: int = 128,
-                 shift: float = 0.1,
-                 scale: float = 0.4,
                  rot_prob: float = 0.0,
                  rotate: float = 0.0,
-                 flip_prob: float = 0.5,
-                 flip_indices: Optional[Sequence[int]] = COCO_FLIP_INDICES) -> None:
-        super().__init__(input_size, down_ratio, random_crop, scale_range, border, shift, scale,
-                         flip_prob)
-        if self.input_size[0] % down_ratio or self.input_size[1] % down_ratio:
+                 flip_indices: Optional[Sequence[int]] = COCO_FLIP_INDICES,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        if self.input_size[0] % self.down_ratio or self.input_size[1] % self.down_ratio:
             raise ValueError(f'input_size {self.input_size} must be a multiple of down_ratio '
-                             f'{down_ratio}')
+                             f'{self.down_ratio}')
         self.rot_prob = rot_prob
         self.rotate = rotate
         self.flip_indices = None if flip_indices is None else list(flip_indices)

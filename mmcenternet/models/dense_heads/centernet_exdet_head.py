@@ -12,8 +12,8 @@ from torch import Tensor
 
 from mmcenternet.registry import DET_MODELS, TASK_UTILS
 from ..export_decoders import ExdetDecoder
-from ..utils.geometry import project_to_image
-from ..utils.soft_nms import SOFT_NMS_DEFAULTS, SOFT_NMS_MODES, merge_detections, soft_nms_settings
+from ..task_modules.exdet_postprocess import exdet_merge, exdet_post_process
+from ..utils.soft_nms import SOFT_NMS_DEFAULTS, SOFT_NMS_MODES, soft_nms_settings
 from .centernet_base_head import CenterNetBaseHead
 from .task_head import resolve_test_cfg
 
@@ -211,7 +211,8 @@ class CenterNetExdetHead(CenterNetBaseHead):
 
     def post_process(self, dets: Tensor, flipped: Optional[Tensor], out_w: int,
                      meta: Optional[dict]) -> np.ndarray:
-        """The original ``post_process`` for one image (and its mirrored view).
+        """The original ``post_process`` for one image (and its mirrored view), see
+        :func:`~mmcenternet.models.task_modules.exdet_postprocess.exdet_post_process`.
 
         Args:
             dets: (N, 14) decoded rows of the image.
@@ -224,21 +225,8 @@ class CenterNetExdetHead(CenterNetBaseHead):
             view's rows, boxes mirrored back with ``x' = W_out - x``. Without a mirrored view in
             ``'faithful'`` mode the second half of ``dets`` is treated as the mirrored view.
         """
-        if flipped is None and self.mode == 'faithful':
-            half = dets.shape[0] - dets.shape[0] // 2
-            dets, flipped = dets[:half], dets[half:]
-        parts = [dets[:, [0, 1, 2, 3, 4, 13]]]
-        if flipped is not None:
-            mirrored = flipped[:, [2, 1, 0, 3, 4, 13]].clone()
-            mirrored[:, 0] = out_w - mirrored[:, 0]
-            mirrored[:, 2] = out_w - mirrored[:, 2]
-            parts.append(mirrored)
-        rows = torch.cat(parts, 0)
-        boxes = rows[:, :4] * self.stride
-        if meta is not None:
-            boxes = project_to_image(boxes, meta)
-        rows = torch.cat([boxes, rows[:, 4:]], 1)
-        return rows.detach().float().cpu().numpy()
+        return exdet_post_process(dets, flipped, out_w, self.stride, meta,
+                                  halves_as_views=self.mode == 'faithful')
 
     def merge_rows(self, views: Sequence[np.ndarray], soft_nms: Optional[dict] = None,
                    max_per_img: Optional[int] = None) -> InstanceData:
@@ -256,21 +244,11 @@ class CenterNetExdetHead(CenterNetBaseHead):
             cfg['mode'] = 'corrected'
         max_per_img = self.test_cfg.get('max_per_img', 100) if max_per_img is None \
             else max_per_img
-        rows = np.concatenate([np.asarray(v, np.float32).reshape(-1, 6) for v in views], 0)
-        rows = rows[rows[:, 4] > 0]
-        labels = rows[:, 5].astype(np.int64)
-        per_class = [rows[labels == c, :5] for c in range(self.num_classes)]
-        merged = merge_detections([per_class], self.num_classes, True, max_per_img,
-                                  sigma=cfg['sigma'], nt=cfg['iou_threshold'],
-                                  threshold=cfg['min_score'], method=cfg['method'],
-                                  mode=cfg['mode'])
-        out = np.concatenate(merged, 0) if merged else np.zeros((0, 5), np.float32)
-        lab = np.concatenate([np.full(len(m), c, np.int64) for c, m in enumerate(merged)]) \
-            if merged else np.zeros(0, np.int64)
+        boxes, scores, labels = exdet_merge(views, self.num_classes, cfg, max_per_img)
         res = InstanceData()
-        res.bboxes = torch.from_numpy(np.ascontiguousarray(out[:, :4])).reshape(-1, 4)
-        res.scores = torch.from_numpy(np.ascontiguousarray(out[:, 4]))
-        res.labels = torch.from_numpy(lab)
+        res.bboxes = torch.from_numpy(boxes).reshape(-1, 4)
+        res.scores = torch.from_numpy(scores)
+        res.labels = torch.from_numpy(labels)
         return res
 
     # ------------------------------------------------------------------ test-time augmentation

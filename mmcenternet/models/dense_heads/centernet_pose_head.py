@@ -36,9 +36,9 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
     ``hp_offset`` (2), each ``3x3 conv -> ReLU -> 1x1 conv`` (see :class:`CenterNetHeadModule`).
 
     Training: targets from :class:`CenterNetPoseTargetGenerator`; loss terms ``loss_heatmap``
-    (focal on the clamped sigmoid), ``loss_wh`` (x0.1), ``loss_offset``, ``loss_hps`` (per-coordinate
-    weighted L1), ``loss_hm_hp`` (focal) and ``loss_hp_offset``, each divided by the number of
-    stacks and summed over stacks, as the original ``MultiPoseLoss``.
+    (focal on the clamped sigmoid), ``loss_wh`` (x0.1), ``loss_offset``, ``loss_hps``
+    (per-coordinate weighted L1), ``loss_hm_hp`` (focal) and ``loss_hp_offset``, each divided by
+    the number of stacks and summed over stacks, as the original ``MultiPoseLoss``.
 
     Testing: last stack, plain sigmoid, optional flip merging (``test_cfg.flip_test``; the
     estimator passes ``[feats, feats_of_mirrored_input]``), :func:`multi_pose_decode`. Predictions

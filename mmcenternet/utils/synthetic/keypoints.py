@@ -4,7 +4,7 @@
 Every figure is a jittered 17-joint COCO skeleton (facing the viewer, so the ``left_*`` joints lie
 on the image's right) drawn as grey limbs with a dot per joint; each joint type has its own colour,
 so that a network can tell the joints apart without context. Images have textured backgrounds
-(the ones of :mod:`mmcenternet.utils.synthetic_data`), one to ``max_persons`` figures that do not
+(the ones of :mod:`mmcenternet.utils.synthetic.shapes`), one to ``max_persons`` figures that do not
 overlap, and some joints cut by the image border. The same seed always gives the same files.
 Because the joint colours say left from right, the set is meant for training without horizontal
 flips and testing without the flip test.

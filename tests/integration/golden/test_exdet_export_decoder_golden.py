@@ -3,34 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from exdet_export_common import HEADS, PARTS, decoded_rows, onnx_session, ort
 from golden import dense, load_npz
 
-onnx = pytest.importorskip('onnx', reason="the deploy extra is missing: pip install -e '.[deploy]'")
-ort = pytest.importorskip('onnxruntime',
-                          reason="the deploy extra is missing: pip install -e '.[deploy]'")
-
-from mmcenternet.models.export_decoders import ExdetDecoder  # noqa: E402
-from mmcenternet.deployment.exporter import export_decoder  # noqa: E402
-
-
-PARTS = ('t', 'l', 'b', 'r')
-
-
-HEADS = [f'hm_{p}' for p in PARTS + ('c', )] + [f'reg_{p}' for p in PARTS]
-
-
-def _session(decoder: ExdetDecoder, example):
-    """Export the decoder (free batch and map sizes, checked) and open it in onnxruntime."""
-    proto = export_decoder(decoder, example)  # full onnx.checker, standard domain only
-    return ort.InferenceSession(proto.SerializeToString(), providers=['CPUExecutionProvider'])
-
-
-def _rows(outs) -> np.ndarray:
-    """(bboxes, scores, labels, extreme_points) -> the original's (B, N, 14) rows."""
-    bboxes, scores, labels, points = (np.asarray(o) for o in outs)
-    b, n = scores.shape
-    return np.concatenate([bboxes, scores[..., None], points.reshape(b, n, 8),
-                           labels[..., None].astype(np.float32)], axis=-1)
+from mmcenternet.models.export_decoders import ExdetDecoder
 
 
 @pytest.mark.golden
@@ -42,9 +18,9 @@ def test_onnx_exdet_decoder_gives_the_originals_rows():
             [z[f'{case}_reg_{p}'].astype(np.float32) for p in PARTS]
 
     decoder = ExdetDecoder(HEADS, 1, topk=100, kernel=3, stride=1.0, num_dets=1000)
-    sess = _session(decoder, [torch.from_numpy(m[:1, :, :8, :8]) for m in maps('B')])
+    sess = onnx_session(decoder, [torch.from_numpy(m[:1, :, :8, :8]) for m in maps('B')])
     for case in ('B', 'C'):  # one image; a batch of two (image 1 = the mirrored input)
-        got = _rows(sess.run(None, dict(zip(HEADS, maps(case)))))
+        got = decoded_rows(sess.run(None, dict(zip(HEADS, maps(case)))))
         ref = z[f'{case}_dets']
         assert got.shape == ref.shape
         # golden tolerances: order and class exact, scores 1e-6, coordinates 1e-4
@@ -90,7 +66,7 @@ def test_exported_exdet_model_gives_the_originals_rows_on_e2e_images(tmp_path):
         data = pipeline(dict(img_path=osp.join(e2e, img['file_name']), img_id=img['id']))
         x = preprocessor(dict(inputs=[data['inputs']], data_samples=[data['data_samples']]),
                          False)['inputs']
-        got = _rows(sess.run(None, {'input': torch.cat([x, x.flip(-1)]).numpy()}))
+        got = decoded_rows(sess.run(None, {'input': torch.cat([x, x.flip(-1)]).numpy()}))
         got[..., coords] /= 4  # the graph's input pixels -> the original's output-map pixels
         ref = refs[f'img{img["id"]}']
         assert got.shape == ref.shape

@@ -7,32 +7,14 @@ import tempfile
 import numpy as np
 import pytest
 import torch
-from golden import REPO, dense, load_npz, write_original_checkpoint
+from golden import dense, load_npz, write_original_checkpoint
 from mmdet.registry import MODELS
-from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 
 from mmcenternet.utils.checkpoint_io import torch_load
 from mmcenternet.utils.convert_official import convert_checkpoint
-
-CONFIG = osp.join(REPO, 'configs', 'centernet', 'hourglass104_coco.py')
-
-
-HEADS = ('hm', 'wh', 'reg')
-
-
-@pytest.fixture(scope='module')
-def cfg():
-    return Config.fromfile(CONFIG)
-
-
-@pytest.fixture(scope='module')
-def hg_model(cfg):
-    """The config's model (built once: HG-104 has 191 M parameters)."""
-    from mmengine.registry import DefaultScope
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return MODELS.build(cfg.model).eval()
+from hourglass_common import cfg, CONFIG, HEADS, hg_model  # noqa: F401
 
 
 @pytest.fixture(scope='module')

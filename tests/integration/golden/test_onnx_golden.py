@@ -52,9 +52,8 @@ def test_golden_network_through_onnxruntime(stem, golden):
         assert out.shape == ref.shape, name
         np.testing.assert_allclose(out, ref, atol=1e-4, rtol=0, err_msg=name)
 
+
 # ------------------------------------------------------------------------------ decoders
-
-
 def _pytorch_detections(model, outs):
     """The PyTorch test path's decoding of raw maps (last stack), as a tuple of tensors."""
     head = model.bbox_head if hasattr(model, 'bbox_head') else model.head

@@ -1,31 +1,13 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """An original multi_pose_hg checkpoint layout converts onto the model exactly."""
-import os.path as osp
 from collections import OrderedDict
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from golden import REPO, load_json
+from golden import load_json
 
 from mmcenternet.utils.convert_official import convert_state_dict, detect_architecture
-
-CONFIGS = {
-    '1x': osp.join(REPO, 'configs', 'centernet_pose', 'hourglass104_1x_coco.py'),
-    '3x': osp.join(REPO, 'configs', 'centernet_pose', 'hourglass104_3x_coco.py'),
-}
-
-
-POSE_HEADS = OrderedDict(hm=1, wh=2, hps=34, reg=2, hm_hp=17, hp_offset=2)
-
-
-@pytest.fixture(scope='module')
-def pose_hg():
-    """The 1x config's model (191 M backbone parameters: built once)."""
-    from mmpose.registry import MODELS
-    with DefaultScope.overwrite_default_scope('mmpose'):
-        return MODELS.build(Config.fromfile(CONFIGS['1x']).model).eval()
+from pose_common import CONFIGS, POSE_HEADS, pose_hg  # noqa: F401
 
 
 def _original_multi_pose_hourglass_keys():

@@ -8,30 +8,19 @@ import sys
 import cv2
 import numpy as np
 from golden import REPO
+from exdet_data_common import exdet_annotation, write_coco  # noqa: F401
 
 
 TOOL = 'tools/dataset_converters/coco_polygons_to_extreme_points.py'
-
-
-def _write_coco(path, annotations, images=None, names=('a', 'b')):
-    images = images or [dict(id=1, file_name='a.png', width=40, height=30)]
-    cats = [dict(id=i + 1, name=n) for i, n in enumerate(names)]
-    with open(path, 'w') as f:
-        json.dump(dict(images=images, annotations=annotations, categories=cats), f)
-
-
-def _ann(i, **kw):
-    return dict(dict(id=i, image_id=1, category_id=1, bbox=[2, 2, 10, 10], area=100, iscrowd=0),
-                **kw)
 
 
 def test_train_tool_reports_the_annotation_of_a_bad_exdet_file(tmp_path):
     """``tools/train.py`` with an exdet config on a file without points or polygons: one line
     naming the annotation, no traceback."""
     cv2.imwrite(str(tmp_path / 'a.png'), np.zeros((30, 40, 3), np.uint8))
-    _write_coco(str(tmp_path / 'train.json'), [_ann(1, segmentation=[[1, 1, 9, 1, 5, 9]]),
-                                               _ann(42)],
-                names=('diamond', 'triangle', 'pentagon'))  # the demo config's classes
+    anns = [exdet_annotation(1, segmentation=[[1, 1, 9, 1, 5, 9]]), exdet_annotation(42)]
+    # the demo config's classes
+    write_coco(str(tmp_path / 'train.json'), anns, names=('diamond', 'triangle', 'pentagon'))
     options = []
     for loader in ('train_dataloader', 'val_dataloader'):
         options += [f'{loader}.dataset.data_root={tmp_path}/',
@@ -67,9 +56,9 @@ def _converter_tool(args, capsys):
 
 def test_converter_tool(tmp_path, capsys):
     src, dst = str(tmp_path / 'in.json'), str(tmp_path / 'out.json')
-    anns = [_ann(1, segmentation=[[4, 0, 9, 0, 12, 6, 6, 10]]),
-            _ann(2, segmentation=[[0, 0, 5, 2, 9, 9]], extreme_points=[[1, 1]] * 4)]
-    _write_coco(src, anns)
+    anns = [exdet_annotation(1, segmentation=[[4, 0, 9, 0, 12, 6, 6, 10]]),
+            exdet_annotation(2, segmentation=[[0, 0, 5, 2, 9, 9]], extreme_points=[[1, 1]] * 4)]
+    write_coco(src, anns)
     code, out, err = _converter_tool([src, dst], capsys)
     assert code == 0, err
     out = json.load(open(dst))
@@ -77,7 +66,7 @@ def test_converter_tool(tmp_path, capsys):
     assert out['annotations'][1]['extreme_points'] == [[1, 1]] * 4  # kept
     assert out['images'] == json.load(open(src))['images']
     # an annotation without segmentation: a one-line error naming it, or skipped on request
-    _write_coco(src, anns + [_ann(3)])
+    write_coco(src, anns + [exdet_annotation(3)])
     code, out, err = _converter_tool([src, dst, '--overwrite'], capsys)
     assert code == 2 and 'annotation 3 of image 1' in err and 'Traceback' not in err
     code, out, err = _converter_tool(

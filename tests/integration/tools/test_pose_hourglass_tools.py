@@ -36,7 +36,8 @@ def test_train_and_test_tools_run_the_config(name, tmp_path):
         'train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.save_optimizer=False', 'default_hooks.checkpoint.save_last=False'
     )
-    for term in ('loss_heatmap', 'loss_wh', 'loss_offset', 'loss_hps', 'loss_hm_hp', 'loss_hp_offset'):
+    for term in ('loss_heatmap', 'loss_wh', 'loss_offset', 'loss_hps', 'loss_hm_hp',
+                 'loss_hp_offset'):
         assert term in log
     assert 'Epoch(train) [1][1/1]' in log  # one batch of 2 (3 annotated images, drop_last)
     ckpt = osp.join(work, 'epoch_1.pth')

@@ -30,7 +30,8 @@ def test_train_one_epoch_with_the_pose_config(tmp_path):
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
-    for term in ('loss_heatmap', 'loss_wh', 'loss_offset', 'loss_hps', 'loss_hm_hp', 'loss_hp_offset'):
+    for term in ('loss_heatmap', 'loss_wh', 'loss_offset', 'loss_hps', 'loss_hm_hp',
+                 'loss_hp_offset'):
         assert term in log
     assert '3 images, 4 person annotations' in log  # training: annotated images, crowd kept
     assert 'Epoch(train) [1][1/1]' in log  # one batch of 2 (3 images, drop_last)

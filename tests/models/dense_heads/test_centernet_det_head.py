@@ -1,24 +1,15 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """The ctdet head: initialisation, losses and backward, fp32 losses and decoding under
 autocast, empty images (no reference data)."""
-import os.path as osp
 
 import pytest
 import torch
-from golden import REPO
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 from mmcenternet.models.dense_heads import HEATMAP_BIAS
-
-
-def small_dla_cfg():
-    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/dla34_1x_coco.py'))
-    cfg.model.backbone.init_cfg = None
-    cfg.model.bbox_head.num_classes = 3
-    return cfg
+from dla_common import small_dla_cfg  # noqa: F401
 
 
 def test_head_initialisation_matches_original():

@@ -1,19 +1,10 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """The detector: raw maps in the original order, prediction through a plain resize pipeline."""
-import os.path as osp
 
 import numpy as np
 import torch
-from golden import REPO
 from mmdet.registry import MODELS
-from mmengine.config import Config
-
-
-def small_dla_cfg():
-    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/dla34_1x_coco.py'))
-    cfg.model.backbone.init_cfg = None
-    cfg.model.bbox_head.num_classes = 3
-    return cfg
+from dla_common import small_dla_cfg  # noqa: F401
 
 
 def test_dla34_tensor_mode_shapes_and_order():

@@ -1,29 +1,10 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """Hourglass-104 ctdet: the config model is the original network; flip and multi-scale TTA."""
-import os.path as osp
 
 import numpy as np
-import pytest
 import torch
-from golden import REPO
 from mmdet.registry import MODELS
-from mmengine.config import Config
-
-
-CONFIG = osp.join(REPO, 'configs', 'centernet', 'hourglass104_coco.py')
-
-
-@pytest.fixture(scope='module')
-def cfg():
-    return Config.fromfile(CONFIG)
-
-
-@pytest.fixture(scope='module')
-def hg_model(cfg):
-    """The config's model (built once: HG-104 has 191 M parameters)."""
-    from mmengine.registry import DefaultScope
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return MODELS.build(cfg.model).eval()
+from hourglass_common import cfg, CONFIG, hg_model  # noqa: F401
 
 
 def test_config_model_is_the_original_hourglass(cfg, hg_model):

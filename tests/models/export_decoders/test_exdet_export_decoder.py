@@ -3,35 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from exdet_export_common import HEADS, PARTS, decoded_rows, onnx_session
 
+from mmcenternet.models.export_decoders import EXDET_PAD_SCORE, ExdetDecoder
 from mmcenternet.models.task_modules import CenterNetExdetDecoder
-
-onnx = pytest.importorskip('onnx', reason="the deploy extra is missing: pip install -e '.[deploy]'")
-ort = pytest.importorskip('onnxruntime',
-                          reason="the deploy extra is missing: pip install -e '.[deploy]'")
-
-from mmcenternet.models.export_decoders import EXDET_PAD_SCORE, ExdetDecoder  # noqa: E402
-from mmcenternet.deployment.exporter import export_decoder  # noqa: E402
-
-
-PARTS = ('t', 'l', 'b', 'r')
-
-
-HEADS = [f'hm_{p}' for p in PARTS + ('c', )] + [f'reg_{p}' for p in PARTS]
-
-
-def _session(decoder: ExdetDecoder, example):
-    """Export the decoder (free batch and map sizes, checked) and open it in onnxruntime."""
-    proto = export_decoder(decoder, example)  # full onnx.checker, standard domain only
-    return ort.InferenceSession(proto.SerializeToString(), providers=['CPUExecutionProvider'])
-
-
-def _rows(outs) -> np.ndarray:
-    """(bboxes, scores, labels, extreme_points) -> the original's (B, N, 14) rows."""
-    bboxes, scores, labels, points = (np.asarray(o) for o in outs)
-    b, n = scores.shape
-    return np.concatenate([bboxes, scores[..., None], points.reshape(b, n, 8),
-                           labels[..., None].astype(np.float32)], axis=-1)
 
 
 def _random_maps(seed: int, classes: int, extreme_classes: int, h: int, w: int,
@@ -61,8 +36,10 @@ def test_onnx_exdet_decoder_equals_the_pytorch_decoder(extreme_classes, offsets)
     blocks = ExdetDecoder(heads, 1, topk=k, kernel=3, stride=1.0, num_dets=n, chunk=5 * k**3)
     one = ExdetDecoder(heads, 1, topk=k, kernel=3, stride=1.0, num_dets=n, chunk=k**4)
     with torch.no_grad():
-        assert np.array_equal(_rows(blocks(maps)), _rows(one(maps)))  # 3 blocks = 1 block
-    got = _rows(_session(blocks, maps).run(None, {h: m.numpy() for h, m in zip(heads, maps)}))
+        # 3 blocks = 1 block
+        assert np.array_equal(decoded_rows(blocks(maps)), decoded_rows(one(maps)))
+    feeds = {h: m.numpy() for h, m in zip(heads, maps)}
+    got = decoded_rows(onnx_session(blocks, maps).run(None, feeds))
     assert got.shape == ref.shape == (2, n, 14)
     np.testing.assert_array_equal(got[..., 13], ref[..., 13])
     np.testing.assert_allclose(got[..., 4], ref[..., 4], atol=1e-6, rtol=0)
@@ -81,7 +58,7 @@ def test_onnx_exdet_decoder_pads_maps_smaller_than_k():
         ref = _pytorch_rows(maps, k, n)
         decoder = ExdetDecoder(HEADS, 1, topk=k, kernel=3, stride=1.0, num_dets=n)
         with torch.no_grad():
-            got = _rows(decoder(maps))
+            got = decoded_rows(decoder(maps))
         real = ref.shape[1]
         assert real == min(n, 9**4) and got.shape[1] == n
         np.testing.assert_allclose(got[:, :real, 4], ref[..., 4], atol=1e-6, rtol=0)

@@ -1,31 +1,10 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """The multi_pose Hourglass-104 model: the original layout, two stacks trained and the last
 tested, inputs that are not multiples of 128 refused."""
-import os.path as osp
-from collections import OrderedDict
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from golden import REPO
-
-
-CONFIGS = {
-    '1x': osp.join(REPO, 'configs', 'centernet_pose', 'hourglass104_1x_coco.py'),
-    '3x': osp.join(REPO, 'configs', 'centernet_pose', 'hourglass104_3x_coco.py'),
-}
-
-
-POSE_HEADS = OrderedDict(hm=1, wh=2, hps=34, reg=2, hm_hp=17, hp_offset=2)
-
-
-@pytest.fixture(scope='module')
-def pose_hg():
-    """The 1x config's model (191 M backbone parameters: built once)."""
-    from mmpose.registry import MODELS
-    with DefaultScope.overwrite_default_scope('mmpose'):
-        return MODELS.build(Config.fromfile(CONFIGS['1x']).model).eval()
+from pose_common import CONFIGS, POSE_HEADS, pose_hg  # noqa: F401
 
 
 def test_model_has_the_original_layout(pose_hg):
