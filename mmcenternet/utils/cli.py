@@ -26,7 +26,7 @@ def run_cli(main: Callable[[], None]) -> None:
         # Errors raised in data-loading workers arrive wrapped; report the ones about the
         # user's data (an undecodable image, a bad test scale) by their own message.
         for line in str(exc).splitlines()[::-1]:
-            for marker in ('failed to load image', 'smaller than the network stride'):
+            for marker in ('failed to load image', 'which has no pixel left'):
                 if marker in line:
                     print(f'error: {line.split("Error: ")[-1].strip()}', file=sys.stderr)
                     sys.exit(2)

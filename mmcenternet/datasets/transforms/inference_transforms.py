@@ -6,6 +6,8 @@
 ``(n | size_mask) + 1``. Both record the geometry in ``homography_matrix`` so that predictions are
 mapped back to the image without any transform-specific meta key.
 """
+from typing import Optional
+
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -52,13 +54,16 @@ class CenterNetTestResize(BaseTransform):
     Required keys: ``img``. Modified: ``img``, ``img_shape``, ``scale_factor``,
     ``homography_matrix`` (and ``gt_bboxes`` / ``keypoints`` if present).
 
+    A side that becomes shorter than the network's stride is no problem: the padding that
+    follows (:class:`CenterNetPad`) makes every side at least one block, as in the original. A
+    side that becomes 0 pixels is an error naming the scale and the file.
+
     Args:
         scale: Resize factor (> 0).
-        min_side: Smallest allowed side after resizing (the network's coarsest stride, 32 for
-            DLA-34 and ResNet); a smaller image fails with a message naming scale and file.
+        min_side: Deprecated and unused (sides are padded to a block by ``CenterNetPad``).
     """
 
-    def __init__(self, scale: float = 1.0, min_side: int = 32) -> None:
+    def __init__(self, scale: float = 1.0, min_side: Optional[int] = None) -> None:
         if not scale > 0:
             raise ValueError(f'CenterNetTestResize needs a positive scale, got {scale}')
         self.scale = float(scale)
@@ -68,11 +73,10 @@ class CenterNetTestResize(BaseTransform):
         img = results['img']
         h, w = img.shape[:2]
         new_w, new_h = int(w * self.scale), int(h * self.scale)
-        if min(new_w, new_h) < self.min_side:
+        if min(new_w, new_h) < 1:
             raise ValueError(
                 f'test scale {self.scale} shrinks image {results.get("img_path", "")} ({w}x{h}) '
-                f'to {new_w}x{new_h}, smaller than the network stride {self.min_side}; use '
-                'larger test scales')
+                f'to {new_w}x{new_h} pixels, which has no pixel left; use larger test scales')
         if (new_w, new_h) != (w, h):
             img = cv2.resize(img, (new_w, new_h))
         results['img'] = img
@@ -84,7 +88,7 @@ class CenterNetTestResize(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(scale={self.scale}, min_side={self.min_side})'
+        return f'{self.__class__.__name__}(scale={self.scale})'
 
 
 @register_shared_transform

@@ -1,7 +1,7 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """CenterNet's training augmentation: affine random crop / scale / flip and colour jitter."""
 import random
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import cv2
 import numpy as np
@@ -48,35 +48,19 @@ class CenterNetRandomAffine(CenterNetAffineAugment):
     ``crop_center``, ``crop_scale``.
 
     Args:
-        input_size: Network input ``(w, h)``.
-        down_ratio: Output stride.
-        random_crop: Use the random crop (True) or the shift/scale branch (False).
-        scale_range: ``np.arange`` arguments of the crop scale factors.
-        border: Initial border of the crop-centre range, in pixels.
-        shift: Shift std of the shift/scale branch.
-        scale: Scale std of the shift/scale branch.
-        flip_prob: Probability of the horizontal flip.
         mirror_center: Mirror the crop centre with the image (ctdet, multi_pose); ``exdet``
             keeps it (``False``).
         shift_style: ``'ctdet'`` (shift by ``s``, then scale) or ``'exdet'`` (scale first, shifts
             proportional to the image width / height, float64 centre).
+        **kwargs: The crop, scale and flip settings of :class:`CenterNetAffineAugment`
+            (``input_size``, ``down_ratio``, ``random_crop``, ``scale_range``, ``border``,
+            ``shift``, ``scale``, ``flip_prob``).
     """
 
-    def __init__(self,
-                 input_size: Sequence[int] = (512, 512),
-                 down_ratio: int = 4,
-                 random_crop: bool = True,
-                 scale_range: Sequence[float] = (0.6, 1.4, 0.1),
-                 border: int = 128,
-                 shift: float = 0.1,
-                 scale: float = 0.4,
-                 flip_prob: float = 0.5,
-                 mirror_center: bool = True,
-                 shift_style: str = 'ctdet') -> None:
+    def __init__(self, mirror_center: bool = True, shift_style: str = 'ctdet', **kwargs) -> None:
         if shift_style not in ('ctdet', 'exdet'):
             raise ValueError(f"shift_style must be 'ctdet' or 'exdet', got {shift_style!r}")
-        super().__init__(input_size, down_ratio, random_crop, scale_range, border, shift, scale,
-                         flip_prob)
+        super().__init__(**kwargs)
         self.mirror_center = mirror_center
         self.shift_style = shift_style
 
@@ -194,6 +178,13 @@ class CenterNetColorAug(BaseTransform):
     owned by the transform (``RandomState(seed)``, 123 in CenterNet) and the op order from
     Python's ``random``.
 
+    Unlike the original, whose data-loader workers all copy one generator (so every worker, and
+    every GPU, draws the same jitter sequence), the generator is created in the process that
+    uses it: in the main process of rank 0 it is ``RandomState(seed)``; in a data-loader worker
+    or on another rank it is seeded from ``seed``, the worker's seed (which mmengine derives
+    from ``randomness.seed``) and the rank, so the sequences differ between workers and ranks
+    and repeat from run to run under a fixed ``randomness.seed``.
+
     Args:
         seed: Seed of the transform's own generator.
         var: Strength of brightness / contrast / saturation.
@@ -204,7 +195,29 @@ class CenterNetColorAug(BaseTransform):
         self.seed = seed
         self.var = var
         self.light_std = light_std
-        self.data_rng = np.random.RandomState(seed)
+        self._rng = None
+        self._rng_owner = None
+
+    @property
+    def data_rng(self) -> np.random.RandomState:
+        """The generator of the current process (data-loader worker and rank)."""
+        import os
+
+        import torch.utils.data
+        from mmengine.dist import get_rank
+        worker = torch.utils.data.get_worker_info()
+        owner = (os.getpid(), None if worker is None else worker.id)
+        if self._rng is None or self._rng_owner != owner:
+            rank = get_rank()
+            if worker is None and rank == 0:
+                self._rng = np.random.RandomState(self.seed)
+            else:
+                worker_seed = -1 if worker is None else int(worker.seed) % 2**32
+                entropy = [self.seed, worker_seed + 1, rank]
+                state = np.random.SeedSequence(entropy).generate_state(1)[0]
+                self._rng = np.random.RandomState(int(state))
+            self._rng_owner = owner
+        return self._rng
 
     def transform(self, results: dict) -> dict:
         img = results['img'].astype(np.float32) / 255.

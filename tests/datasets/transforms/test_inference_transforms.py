@@ -32,7 +32,11 @@ def test_test_resize_truncates_and_records_nominal_scale():
     res = CenterNetTestResize(0.75)(dict(img=np.zeros((425, 639, 3), np.uint8)))
     assert res['img'].shape[:2] == (318, 479)  # int(425 * .75), int(639 * .75)
     np.testing.assert_allclose(res['homography_matrix'], np.diag([0.75, 0.75, 1]))
-    with pytest.raises(ValueError, match='smaller than the network stride'):
-        CenterNetTestResize(0.05)(dict(img=np.zeros((425, 639, 3), np.uint8), img_path='x.jpg'))
+    # a side below the stride is padded to a block as the original does; no pixel left: an error
+    small = CenterNetTestResize(0.05)(dict(img=np.zeros((425, 639, 3), np.uint8)))
+    assert small['img'].shape[:2] == (21, 31)
+    assert CenterNetPad(31)(small)['img'].shape[:2] == (32, 32)
+    with pytest.raises(ValueError, match=r'x\.jpg \(639x425\) to 0x0 pixels'):
+        CenterNetTestResize(0.001)(dict(img=np.zeros((425, 639, 3), np.uint8), img_path='x.jpg'))
     with pytest.raises(ValueError):
         CenterNetTestResize(0)

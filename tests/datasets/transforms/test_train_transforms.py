@@ -55,3 +55,30 @@ def test_color_aug_matches_the_recipe():
     np.testing.assert_allclose(out, x * 255, atol=1e-3)
     assert out.dtype == np.float32
     assert color_augment_ is not None
+
+
+def test_color_aug_generators_differ_per_worker_and_rank(monkeypatch):
+    """Each data-loader worker and rank has its own jitter sequence, repeatable by seed."""
+    import types
+
+    import mmengine.dist
+    import torch.utils.data
+    img = np.random.RandomState(0).randint(0, 255, (8, 9, 3)).astype(np.uint8)
+
+    def draws(worker_id, worker_seed, rank=0):
+        monkeypatch.setattr(torch.utils.data, 'get_worker_info',
+                            lambda: None if worker_id is None else types.SimpleNamespace(
+                                id=worker_id, seed=worker_seed))
+        monkeypatch.setattr(mmengine.dist, 'get_rank', lambda: rank)
+        aug = CenterNetColorAug(seed=123)
+        random.seed(0)
+        return aug(dict(img=img.copy()))['img']
+
+    main = draws(None, None)
+    random.seed(0)
+    np.testing.assert_array_equal(main, CenterNetColorAug(seed=123)(dict(img=img.copy()))['img'])
+    w0, w1 = draws(0, 1000), draws(1, 1001)
+    assert not np.allclose(w0, w1) and not np.allclose(w0, main)
+    np.testing.assert_array_equal(w0, draws(0, 1000))  # the same worker seed: the same draws
+    assert not np.allclose(draws(0, 1000, rank=1), w0)
+    assert not np.allclose(draws(None, None, rank=1), main)
