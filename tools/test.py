@@ -51,6 +51,13 @@ def parse_args(argv=None):
                         help='pose configs: test without the flip test they enable by default')
     parser.add_argument('--tta-scales', type=float, nargs='+',
                         help='test scales for --tta (default: the config, 0.5 0.75 1 1.25 1.5)')
+    parser.add_argument('--nms', action='store_true',
+                        help="the original's --nms: soft-NMS per class (and the global score "
+                        'cut) with a single test scale too')
+    parser.add_argument('--fix-res', type=int, metavar='RES', default=None,
+                        help="the original's fixed-resolution test (its default without "
+                        '--keep_res): every image warped onto a RES x RES input (e.g. 512, or '
+                        '384 for Pascal VOC) instead of the keep_res canvas')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     parser.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default=None,
@@ -86,13 +93,15 @@ def apply_tta(cfg, args) -> None:
         # Pose models do flip testing inside the estimator (CenterNet's multi_pose default);
         # the multi-scale test wraps the estimator like the detection one.
         cfg.model.setdefault('test_cfg', ConfigDict())['flip_test'] = True
-        if not (args.tta or args.tta_scales):
+        if not (args.tta or args.tta_scales or args.nms):
             return
     if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
         base = 'centernet_pose_tta.py' if pose else 'centernet_tta.py'
         raise UserError(f'{cfg.filename} defines no tta_model / tta_pipeline; inherit '
                         f'configs/_base_/{base}')
-    scales = [1.0] if args.flip and not args.tta and not pose else args.tta_scales
+    nms_only = args.nms and not (args.tta or args.tta_scales)
+    single = (args.flip and not args.tta and not pose) or nms_only
+    scales = [1.0] if single else args.tta_scales
     pipeline = deepcopy(cfg.tta_pipeline)
     tta = [t for t in pipeline if t['type'] == 'TestTimeAug']
     if scales is not None and tta:
@@ -104,8 +113,56 @@ def apply_tta(cfg, args) -> None:
         if view.get('type') == 'CenterNetTestResize' and not view.get('scale', 1.0) > 0:
             raise UserError(f'test scale {view.get("scale")} is not positive')
     tta_model = deepcopy(cfg.tta_model)
+    if args.nms:
+        tta_model['nms_single_scale'] = True
+    if not pose and not (args.flip or args.tta):
+        tta_model['flip'] = False  # --nms alone: the plain single-scale test, then soft-NMS
     cfg.model = ConfigDict(**tta_model, module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = pipeline
+
+
+def use_fixed_resolution(cfg, res: int) -> None:
+    """Replace the keep_res canvas (``CenterNetPad``) of the test and TTA pipelines by the
+    original's fixed-resolution warp (``CenterNetFixRes``)."""
+    if res <= 0:
+        raise UserError(f'--fix-res {res}: the input resolution must be positive')
+    divisor = 128 if any(t.get('size_mask') == 127 for t in _pads(cfg)) else 32
+    if res % divisor:
+        raise UserError(f'--fix-res {res}: the network needs inputs that are multiples of '
+                        f'{divisor}')
+    found = False
+    for pipeline in _pipelines_with_pad(cfg):
+        for i, t in enumerate(pipeline):
+            if isinstance(t, dict) and t.get('type') == 'CenterNetPad':
+                pipeline[i] = dict(type='CenterNetFixRes', input_size=(res, res))
+                found = True
+            elif isinstance(t, list):
+                for j, v in enumerate(t):
+                    if v.get('type') == 'CenterNetPad':
+                        t[j] = dict(type='CenterNetFixRes', input_size=(res, res))
+                        found = True
+    if not found:
+        raise UserError(f'--fix-res: {cfg.filename} has no CenterNetPad in its test pipeline to '
+                        'replace')
+
+
+def _pipelines_with_pad(cfg):
+    loader = cfg.get('test_dataloader') or {}
+    ds = loader.get('dataset') or {}
+    while 'dataset' in ds:
+        ds = ds['dataset']
+    yield ds.get('pipeline') or []
+    for t in cfg.get('tta_pipeline') or []:
+        if t.get('type') == 'TestTimeAug':
+            yield t['transforms']
+
+
+def _pads(cfg):
+    for pipeline in _pipelines_with_pad(cfg):
+        for t in pipeline:
+            for v in (t if isinstance(t, list) else [t]):
+                if isinstance(v, dict) and v.get('type') == 'CenterNetPad':
+                    yield v
 
 
 def enable_visualization(cfg, args) -> None:
@@ -167,7 +224,9 @@ def main(argv=None) -> None:
         raise UserError('--no-flip contradicts --flip / --tta')
     if args.no_flip and is_pose_config(cfg):
         cfg.model.setdefault('test_cfg', ConfigDict())['flip_test'] = False
-    if args.tta or args.flip or args.tta_scales:
+    if args.fix_res is not None:
+        use_fixed_resolution(cfg, args.fix_res)
+    if args.tta or args.flip or args.tta_scales or args.nms:
         apply_tta(cfg, args)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise UserError(f'--out must name a .pkl file, got {args.out}')

@@ -86,6 +86,8 @@ def make_decoder(model: nn.Module, test_cfg: Optional[dict] = None
             decoder = head.export_decoder(test_cfg)
         except NotImplementedError:
             decoder = None
+        except ValueError as exc:  # a test setting the export decoder does not support
+            raise UserError(f'--with-decoder: {exc}') from None
     if decoder is None:
         name = type(head if head is not None else getattr(model, 'bbox_head', model)).__name__
         raise UserError(

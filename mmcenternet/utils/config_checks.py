@@ -181,6 +181,11 @@ def check_checkpoint_matches(cfg: Config, checkpoint: str) -> None:
             if 'hm' in key.split('.') and key.endswith('.weight'):
                 classes = (f': the checkpoint predicts {sd[key].shape[0]} classes, the config '
                            f'{own[key].shape[0]}')
+            elif 'wh' in key.split('.') and key.endswith('.weight') and \
+                    sd[key].shape[0] != own[key].shape[0] and sd[key].shape[0] > 2:
+                classes = (f': the checkpoint has class-specific sizes ({sd[key].shape[0]} size '
+                           'channels, the original\'s --cat_spec_wh); set '
+                           'model.bbox_head.cat_spec_wh=True')
             raise UserError(
                 f'checkpoint {checkpoint}{described} does not match config {cfg.filename}{classes} '
                 f'({key}: checkpoint {tuple(sd[key].shape)} vs model {tuple(own[key].shape)})')

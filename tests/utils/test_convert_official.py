@@ -111,3 +111,27 @@ def test_checkpoint_config_mismatches(tmp_path):
         check_checkpoint_matches(cfg_r18, dst)
     with pytest.raises(UserError, match='original CenterNet checkpoint; convert it first'):
         check_checkpoint_matches(cfg_dla, src)
+
+
+def test_class_specific_size_checkpoint_converts_and_loads(tmp_path):
+    """An original ``--cat_spec_wh`` checkpoint (2 x classes size channels): converted, refused
+    by the plain config with the setting to use, loaded strictly with ``cat_spec_wh=True``."""
+    from mmengine.runner import load_checkpoint
+    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/dla34_1x_coco.py'))
+    cfg.model.backbone.init_cfg = None
+    cfg.model.bbox_head.num_classes = 20
+    sd = original_state_dict('configs/centernet/dla34_1x_coco.py', 20)
+    for key in [k for k in sd if k.startswith('wh.2.')]:  # the size branch's output layer
+        sd[key] = torch.randn((40, ) + tuple(sd[key].shape[1:]))
+    src, dst = str(tmp_path / 'orig.pth'), str(tmp_path / 'cat_spec.pth')
+    torch.save({'state_dict': sd}, src)
+    info = convert_checkpoint(src, dst)
+    assert info['heads']['wh'] == 40 and info['num_classes'] == 20
+    with pytest.raises(UserError, match=r'class-specific sizes \(40 size channels, the '
+                       r"original's --cat_spec_wh\); set model.bbox_head.cat_spec_wh=True"):
+        check_checkpoint_matches(cfg, dst)
+    cfg.model.bbox_head.cat_spec_wh = True
+    check_checkpoint_matches(cfg, dst)
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, dst, map_location='cpu', strict=True)
+    assert model.bbox_head.head_module.heads['wh'] == 40

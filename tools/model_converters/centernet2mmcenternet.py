@@ -61,6 +61,9 @@ def main(argv=None) -> None:
         return
     if info['task'] == 'exdet' and info['heads'].get('hm_t') == 1:
         cfg += ' and --cfg-options model.bbox_head.agnostic_ex=True (class-agnostic extreme maps)'
+    if info['task'] == 'ctdet' and info['heads'].get('wh', 2) > 2:
+        cfg += (' and --cfg-options model.bbox_head.cat_spec_wh=True (class-specific sizes, the '
+                "original's --cat_spec_wh)")
     print(f'{args.src}: {info["arch"]}{info["depth"]} {info["task"]} with {info["num_classes"]} '
           f'classes, heads {info["heads"]}\nwrote {args.dst} (use it with {cfg})')
 

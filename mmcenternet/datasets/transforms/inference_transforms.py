@@ -3,8 +3,10 @@
 
 ``CenterNetTestResize`` (multi-scale only) then ``CenterNetPad``: the image, resized to
 ``int(side * scale)``, is pasted at the centre of a zero canvas whose sides are rounded up with
-``(n | size_mask) + 1``. Both record the geometry in ``homography_matrix`` so that predictions are
-mapped back to the image without any transform-specific meta key.
+``(n | size_mask) + 1``. The original's default fixed-resolution test (``fix_res``) uses
+``CenterNetFixRes`` instead of ``CenterNetPad``. All record the geometry in
+``homography_matrix`` so that predictions are mapped back to the image without any
+transform-specific meta key.
 """
 from typing import Optional
 
@@ -13,6 +15,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmcenternet.registry import register_shared_transform
+from .affine import get_affine_transform, warp_image
 
 
 def record_homography(results: dict, matrix: np.ndarray) -> None:
@@ -132,3 +135,51 @@ class CenterNetPad(BaseTransform):
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}(size_mask={self.size_mask}, pad_val={self.pad_val})'
+
+
+@register_shared_transform
+class CenterNetFixRes(BaseTransform):
+    """The original's default (``fix_res``) test input: the image warped onto a square
+    ``input_size`` canvas by the affine of ``get_affine_transform``.
+
+    As the original's ``pre_process`` without ``--keep_res``: centre ``c`` = the centre of the
+    (possibly resized) image, ``s`` = the longer side of the *original* image (``ori_shape``),
+    so that after a ``CenterNetTestResize`` the image zooms about its centre (cropped for scales
+    above 1), then ``cv2.warpAffine`` (bilinear, black border) to ``input_size``. The geometry is
+    recorded in ``homography_matrix`` and predictions map back through its inverse.
+
+    Required keys: ``img`` (and ``ori_shape``, else the current size). Modified: ``img``,
+    ``img_shape``, ``pad_shape``, ``homography_matrix`` (and ``gt_bboxes`` / ``keypoints`` if
+    present). Added: ``fixres_center``, ``fixres_scale``.
+
+    Args:
+        input_size: ``(w, h)`` of the network input (the original's ``input_res``, e.g. 512 or
+            384 for Pascal VOC).
+    """
+
+    def __init__(self, input_size=(512, 512)) -> None:
+        if isinstance(input_size, int):
+            input_size = (input_size, input_size)
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        if min(self.input_size) <= 0:
+            raise ValueError(f'CenterNetFixRes needs a positive input_size, got {input_size}')
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        h, w = img.shape[:2]
+        ori_h, ori_w = results.get('ori_shape', (h, w))[:2]
+        center = np.array([w / 2., h / 2.], dtype=np.float32)
+        scale = max(ori_h, ori_w) * 1.0
+        trans = get_affine_transform(center, scale, 0, list(self.input_size))
+        results['img'] = warp_image(img, trans, self.input_size)
+        results['img_shape'] = results['img'].shape[:2]
+        results['pad_shape'] = results['img'].shape[:2]
+        results['fixres_center'] = center
+        results['fixres_scale'] = scale
+        record_homography(results, np.vstack([trans, [0, 0, 1]]))
+        _move_annotations(results, float(trans[0, 0]), float(trans[1, 1]), float(trans[0, 2]),
+                          float(trans[1, 2]))
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(input_size={self.input_size})'

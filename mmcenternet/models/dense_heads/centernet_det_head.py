@@ -1,5 +1,6 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """CenterNet ``ctdet`` head: heatmap, size and offset branches with the original loss and decoding."""
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -18,6 +19,32 @@ from .centernet_base_head import CenterNetBaseHead
 from .task_head import renamed_loss_cfg, resolve_test_cfg
 
 __all__ = ['CenterNetDetHead', 'project_to_image']
+
+
+def _check_wh_options(head: str, dense_wh: bool, cat_spec_wh: bool, norm_wh: bool) -> None:
+    """Refuse the size options the original cannot run together; say what ``norm_wh`` does."""
+    if dense_wh and cat_spec_wh:
+        raise ValueError(f'{head}: dense_wh and cat_spec_wh together cannot run (the original '
+                         'multiplies 2 x num_classes size maps by a 2-channel dense mask); '
+                         'choose one')
+    if norm_wh and cat_spec_wh:
+        raise ValueError(f'{head}: norm_wh with cat_spec_wh cannot run (the original\'s '
+                         'NormRegL1Loss cannot take the class-column mask); drop norm_wh')
+    if norm_wh:
+        warnings.warn(f'{head}: norm_wh changes nothing, as in the original (its NormRegL1Loss '
+                      'is built but used only with cat_spec_wh, which cannot run with it)')
+
+
+def _check_heatmap_loss(head: str, loss: nn.Module, targets) -> None:
+    """The MSE heat-map loss and the MSRA Gaussian targets go together (``--mse_loss``)."""
+    mse = type(loss).__name__ == 'CenterNetMSELoss'
+    msra = getattr(targets, 'heatmap', 'umich') == 'msra'
+    if mse != msra:
+        raise ValueError(
+            f'{head}: loss_heatmap={type(loss).__name__} with target_generator.heatmap='
+            f'{getattr(targets, "heatmap", "umich")!r}: the original\'s --mse_loss uses '
+            "CenterNetMSELoss with heatmap='msra' targets, the model zoo CenterNetFocalLoss with "
+            "'umich' targets")
 
 
 @DET_MODELS.register_module()
@@ -47,6 +74,14 @@ class CenterNetDetHead(CenterNetBaseHead):
             deprecated).
         init_cfg: mmengine initialisation config.
         loss_center_heatmap: Deprecated name of ``loss_heatmap`` (merged into it).
+        dense_wh: The original's ``--dense_wh``: dense size maps weighted by the heat map
+            (targets ``dense_wh`` / ``dense_wh_mask``, :class:`CenterNetDenseL1Loss` with
+            ``loss_wh``'s weight).
+        cat_spec_wh: The original's ``--cat_spec_wh``: one size pair per class (a
+            ``2 x num_classes`` size branch, class-column targets and mask, decoding the pair
+            of the peak's class).
+        norm_wh: The original's ``--norm_wh``, accepted for completeness: it changes nothing,
+            as in the original.
     """
 
     task = 'ctdet'
@@ -70,8 +105,13 @@ class CenterNetDetHead(CenterNetBaseHead):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  init_cfg: OptMultiConfig = None,
-                 loss_center_heatmap: OptConfigType = None) -> None:
-        heads = dict(hm=num_classes, wh=2)
+                 loss_center_heatmap: OptConfigType = None,
+                 dense_wh: bool = False,
+                 cat_spec_wh: bool = False,
+                 norm_wh: bool = False) -> None:
+        _check_wh_options(type(self).__name__, dense_wh, cat_spec_wh, norm_wh)
+        self.dense_wh, self.cat_spec_wh, self.norm_wh = dense_wh, cat_spec_wh, norm_wh
+        heads = dict(hm=num_classes, wh=2 * num_classes if cat_spec_wh else 2)
         if loss_offset is not None:
             heads['reg'] = 2
         super().__init__(num_classes, in_channels, heads, head_conv, num_stacks, branch_init,
@@ -88,7 +128,14 @@ class CenterNetDetHead(CenterNetBaseHead):
             type(self).__name__, 'loss_heatmap', loss_heatmap, 'loss_center_heatmap',
             loss_center_heatmap))
         self.loss_wh = DET_MODELS.build(loss_wh)
+        if dense_wh:  # the original's --dense_wh loss, whatever the regression loss
+            self.loss_wh = DET_MODELS.build(dict(type='CenterNetDenseL1Loss',
+                                                 loss_weight=self.loss_wh.loss_weight))
+        elif cat_spec_wh:  # RegWeightedL1Loss: the per-coordinate mask of the class columns
+            self.loss_wh = DET_MODELS.build(dict(type='CenterNetRegL1Loss',
+                                                 loss_weight=self.loss_wh.loss_weight))
         self.loss_offset = DET_MODELS.build(loss_offset) if loss_offset is not None else None
+        _check_heatmap_loss(type(self).__name__, self.loss_heatmap, self.target_generator)
 
     # ------------------------------------------------------------------ training
     def loss_by_feat(self, outs: Sequence[Tensor], batch_gt_instances: InstanceList) -> dict:
@@ -102,7 +149,8 @@ class CenterNetDetHead(CenterNetBaseHead):
         labels = [g.labels.to(hm0.device) for g in batch_gt_instances]
         with torch.no_grad():
             t = self.target_generator(bboxes, labels, self.num_classes, hm0.shape[-2:],
-                                      stride=self.stride)
+                                      stride=self.stride, dense_wh=self.dense_wh,
+                                      cat_spec_wh=self.cat_spec_wh)
         return self.loss_by_targets(stacks, t)
 
     def loss_by_targets(self, stacks: Sequence[Dict[str, Tensor]],
@@ -112,7 +160,9 @@ class CenterNetDetHead(CenterNetBaseHead):
         Args:
             stacks: Per stack ``{'hm': logits, 'wh': ..., 'reg': ...}`` raw maps.
             targets: ``hm`` (B, C, H, W), ``ind`` (B, M), ``wh``/``reg`` (B, M, 2) and
-                ``reg_mask`` (B, M), as produced by :class:`CenterNetTargetGenerator`.
+                ``reg_mask`` (B, M), as produced by :class:`CenterNetTargetGenerator` (with
+                ``dense_wh``: ``dense_wh`` / ``dense_wh_mask``; with ``cat_spec_wh``:
+                ``cat_spec_wh`` / ``cat_spec_mask``).
 
         Returns:
             Weighted loss terms, each averaged over the stacks.
@@ -125,8 +175,13 @@ class CenterNetDetHead(CenterNetBaseHead):
         for maps in stacks:
             losses['loss_heatmap'] = losses['loss_heatmap'] + \
                 self.loss_heatmap(maps['hm'], t['hm']) / n
-            losses['loss_wh'] = losses['loss_wh'] + \
-                self.loss_wh(maps['wh'], t['reg_mask'], t['ind'], t['wh']) / n
+            if self.dense_wh:
+                wh = self.loss_wh(maps['wh'], t['dense_wh_mask'], t['dense_wh'])
+            elif self.cat_spec_wh:
+                wh = self.loss_wh(maps['wh'], t['cat_spec_mask'], t['ind'], t['cat_spec_wh'])
+            else:
+                wh = self.loss_wh(maps['wh'], t['reg_mask'], t['ind'], t['wh'])
+            losses['loss_wh'] = losses['loss_wh'] + wh / n
             if self.loss_offset is not None:
                 losses['loss_offset'] = losses['loss_offset'] + self.loss_offset(
                     maps['reg'], t['reg_mask'], t['ind'], t['reg']) / n

@@ -77,7 +77,7 @@ class CenterNetExdetHead(CenterNetBaseHead):
 
     task = 'exdet'
     TEST_DEFAULTS = dict(topk=100, num_dets=1000, scores_thresh=0.1, center_thresh=0.1,
-                         local_maximum_kernel=3)
+                         local_maximum_kernel=3, aggr_weight=0.0)
 
     def __init__(self,
                  num_classes: int,
@@ -207,7 +207,8 @@ class CenterNetExdetHead(CenterNetBaseHead):
         return self.decoder.decode(heat, offs or None, topk=cfg['topk'],
                                    num_dets=cfg['num_dets'], scores_thresh=cfg['scores_thresh'],
                                    center_thresh=cfg['center_thresh'],
-                                   kernel=cfg['local_maximum_kernel'])
+                                   kernel=cfg['local_maximum_kernel'],
+                                   aggr_weight=cfg['aggr_weight'])
 
     def post_process(self, dets: Tensor, flipped: Optional[Tensor], out_w: int,
                      meta: Optional[dict]) -> np.ndarray:
@@ -279,6 +280,10 @@ class CenterNetExdetHead(CenterNetBaseHead):
     def export_decoder(self, test_cfg: Optional[dict] = None) -> ExdetDecoder:
         """:class:`ExdetDecoder` (the grouping as a static graph) with this head's settings."""
         cfg = dict(self.test_cfg, **(test_cfg or {}))
+        if cfg['aggr_weight'] > 0:
+            raise ValueError(f'test_cfg.aggr_weight={cfg["aggr_weight"]}: the exported exdet '
+                             'decoder has no edge aggregation; export the raw maps (without '
+                             '--with-decoder) or set aggr_weight=0')
         return ExdetDecoder(list(self.head_module.heads), self.num_stacks, cfg['topk'],
                             cfg['local_maximum_kernel'], float(self.stride),
                             num_dets=cfg['num_dets'], scores_thresh=cfg['scores_thresh'],

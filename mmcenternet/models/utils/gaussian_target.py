@@ -1,7 +1,8 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """Gaussian radius and drawing exactly as CenterNet computes its training targets, batched."""
-from typing import Tuple
+from typing import Sequence, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -99,3 +100,108 @@ def gaussian_kernel(radius: int) -> Tuple[Tensor, int]:
     sigma = (2 * radius + 1) / 6
     g = torch.exp(-(offs[None] ** 2 + offs[:, None] ** 2) / (2 * sigma * sigma))
     return g, radius
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-object drawing in NumPy, as the original's ``utils/image.py`` does it, for the training
+# options that depend on the drawing order or on the original's other Gaussian (``mse_loss``,
+# ``dense_wh``, ``dense_hp``). The model-zoo targets use the batched drawing above.
+def gaussian_2d(diameter: int, sigma: float) -> np.ndarray:
+    """The original's ``gaussian2D((d, d), sigma)``: float64, values below eps x max set to 0."""
+    m = (diameter - 1.) / 2.
+    y, x = np.ogrid[-m:m + 1, -m:m + 1]
+    g = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
+    g[g < np.finfo(g.dtype).eps * g.max()] = 0
+    return g
+
+
+def draw_umich_gaussian_np(heatmap: np.ndarray, center: Sequence[int], radius: int) -> np.ndarray:
+    """One object's Gaussian max-merged into a float32 (H, W) map (``draw_umich_gaussian``)."""
+    diameter = 2 * radius + 1
+    gaussian = gaussian_2d(diameter, diameter / 6)
+    x, y = int(center[0]), int(center[1])
+    height, width = heatmap.shape[0:2]
+    left, right = min(x, radius), min(width - x, radius + 1)
+    top, bottom = min(y, radius), min(height - y, radius + 1)
+    masked_heatmap = heatmap[y - top:y + bottom, x - left:x + right]
+    masked_gaussian = gaussian[radius - top:radius + bottom, radius - left:radius + right]
+    if min(masked_gaussian.shape) > 0 and min(masked_heatmap.shape) > 0:
+        np.maximum(masked_heatmap, masked_gaussian, out=masked_heatmap)
+    return heatmap
+
+
+def draw_msra_gaussian_(heatmap: np.ndarray, center: Sequence[float],
+                        sigma: float) -> np.ndarray:
+    """The original's ``draw_msra_gaussian`` (the ``mse_loss`` targets), in place.
+
+    A Gaussian of ``sigma`` on a square of side ``6 sigma + 1`` about the rounded centre,
+    max-merged. The original names the map's rows "w" and its columns "h"; the clipping uses
+    them consistently, so non-square maps are drawn correctly.
+
+    Args:
+        heatmap: (H, W) float32 map, modified in place.
+        center: ``(x, y)`` (may lie outside the map: nothing is drawn then).
+        sigma: Standard deviation in map pixels.
+    """
+    tmp_size = sigma * 3
+    mu_x = int(center[0] + 0.5)
+    mu_y = int(center[1] + 0.5)
+    rows, cols = heatmap.shape[0], heatmap.shape[1]
+    ul = [int(mu_x - tmp_size), int(mu_y - tmp_size)]
+    br = [int(mu_x + tmp_size + 1), int(mu_y + tmp_size + 1)]
+    if ul[0] >= cols or ul[1] >= rows or br[0] < 0 or br[1] < 0:
+        return heatmap
+    size = 2 * tmp_size + 1
+    x = np.arange(0, size, 1, np.float32)
+    y = x[:, np.newaxis]
+    x0 = y0 = size // 2
+    g = np.exp(-((x - x0)**2 + (y - y0)**2) / (2 * sigma**2))
+    g_x = max(0, -ul[0]), min(br[0], cols) - ul[0]
+    g_y = max(0, -ul[1]), min(br[1], rows) - ul[1]
+    img_x = max(0, ul[0]), min(br[0], cols)
+    img_y = max(0, ul[1]), min(br[1], rows)
+    heatmap[img_y[0]:img_y[1], img_x[0]:img_x[1]] = np.maximum(
+        heatmap[img_y[0]:img_y[1], img_x[0]:img_x[1]], g[g_y[0]:g_y[1], g_x[0]:g_x[1]])
+    return heatmap
+
+
+def draw_dense_reg_(regmap: np.ndarray, heatmap: np.ndarray, center: Sequence[int],
+                    value: Sequence[float], radius: int, is_offset: bool = False) -> np.ndarray:
+    """The original's ``draw_dense_reg`` (``dense_wh`` / ``dense_hp`` targets), in place.
+
+    Within the object's Gaussian window, every cell where the object's Gaussian is at least the
+    current heat map (all objects drawn so far, this one included) takes the object's
+    ``value``; with ``is_offset`` and two values, the value minus the cell's displacement from
+    the centre (an offset relative to each cell).
+
+    Args:
+        regmap: (D, H, W) float32 map, modified in place.
+        heatmap: (H, W) heat map the object competes with (after drawing it).
+        center: Integer centre ``(x, y)``.
+        value: The D values of the object.
+        radius: The object's Gaussian radius.
+        is_offset: Subtract each cell's displacement (two values only).
+    """
+    diameter = 2 * radius + 1
+    gaussian = gaussian_2d(diameter, diameter / 6)
+    value = np.array(value, dtype=np.float32).reshape(-1, 1, 1)
+    dim = value.shape[0]
+    reg = np.ones((dim, diameter * 2 + 1, diameter * 2 + 1), dtype=np.float32) * value
+    if is_offset and dim == 2:
+        delta = np.arange(diameter * 2 + 1) - radius
+        reg[0] = reg[0] - delta.reshape(1, -1)
+        reg[1] = reg[1] - delta.reshape(-1, 1)
+    x, y = int(center[0]), int(center[1])
+    height, width = heatmap.shape[0:2]
+    left, right = min(x, radius), min(width - x, radius + 1)
+    top, bottom = min(y, radius), min(height - y, radius + 1)
+    masked_heatmap = heatmap[y - top:y + bottom, x - left:x + right]
+    masked_regmap = regmap[:, y - top:y + bottom, x - left:x + right]
+    masked_gaussian = gaussian[radius - top:radius + bottom, radius - left:radius + right]
+    masked_reg = reg[:, radius - top:radius + bottom, radius - left:radius + right]
+    if min(masked_gaussian.shape) > 0 and min(masked_heatmap.shape) > 0:
+        idx = (masked_gaussian >= masked_heatmap).reshape(1, masked_gaussian.shape[0],
+                                                          masked_gaussian.shape[1])
+        masked_regmap = (1 - idx) * masked_regmap + idx * masked_reg
+    regmap[:, y - top:y + bottom, x - left:x + right] = masked_regmap
+    return regmap

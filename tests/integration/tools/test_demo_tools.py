@@ -42,7 +42,7 @@ def test_demo_steps(demo):
     out = demo['out']
     for step in ('1/4 demo data', '2/4 training', '3/4 evaluating', '4/4 drawing'):
         assert f'==> {step}' in out
-    assert re.search(r'epoch +1/1 +loss [\d.]+ \(center_heatmap', out)
+    assert re.search(r'epoch +1/1 +loss [\d.]+ \(heatmap', out)
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]' in out
     assert re.search(r'bbox AP [\d.]+, AP50 [\d.]+', out)
     pictures = osp.join(demo['work'], 'predictions')

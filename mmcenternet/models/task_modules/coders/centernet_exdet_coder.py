@@ -5,6 +5,7 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
+from mmcenternet.models.utils.edge_aggregation import h_aggregate, v_aggregate
 from mmcenternet.models.utils.exdet_grouping import group_extreme_points
 from mmcenternet.models.utils.heatmap_ops import gather_feat, heatmap_nms, topk_two_stage
 from mmcenternet.registry import TASK_UTILS
@@ -71,7 +72,8 @@ class CenterNetExdetDecoder:
                num_dets: Optional[int] = None,
                scores_thresh: Optional[float] = None,
                center_thresh: Optional[float] = None,
-               kernel: Optional[int] = None) -> Tensor:
+               kernel: Optional[int] = None,
+               aggr_weight: float = 0.0) -> Tensor:
         """Decode probabilities into the original's 14-column detections.
 
         Args:
@@ -84,6 +86,8 @@ class CenterNetExdetDecoder:
             num_dets: Override of ``self.num_dets``.
             scores_thresh, center_thresh, kernel: Overrides of ``self.scores_thresh``,
                 ``self.center_thresh`` and ``self.local_maximum_kernel``.
+            aggr_weight: ExtremeNet's edge aggregation before the peak test (the original's
+                ``aggr_weight``, 0: off; see :mod:`~mmcenternet.models.utils.edge_aggregation`).
 
         Returns:
             (B, N, 14) float32 rows ``[x1, y1, x2, y2, score, x_t, y_t, x_l, y_l, x_b, y_b, x_r,
@@ -99,7 +103,10 @@ class CenterNetExdetDecoder:
         agnostic = heatmaps['t'].shape[1] == 1 and center.shape[1] != 1
         peaks = []
         for p in EXTREME_PARTS:
-            heat = heatmap_nms(heatmaps[p], kernel).clamp(max=1)
+            heat = heatmaps[p]
+            if aggr_weight > 0:  # rows for the top / bottom points, columns for left / right
+                heat = (h_aggregate if p in 'tb' else v_aggregate)(heat, aggr_weight)
+            heat = heatmap_nms(heat, kernel).clamp(max=1)
             peaks.append(topk_two_stage(heat, k))
         b, _, h, w = center.shape
         if agnostic:
