@@ -1,5 +1,6 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """CenterNet ``multi_pose`` head for mmpose: six branches, the original losses and decoding."""
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -65,6 +66,17 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
             ``dist_ratio`` (0.3), ``local_maximum_kernel`` (3).
         init_cfg: mmengine initialisation config.
         loss_hm: Deprecated name of ``loss_heatmap`` (merged into it).
+        reg_offset: The centre offset branch ``reg`` (the original's ``--not_reg_offset``:
+            ``False``; decoding then adds 0.5).
+        hm_hp: The joint heat maps ``hm_hp`` (``--not_hm_hp``: ``False``; decoding then keeps
+            the regressed joints, and there is no ``hp_offset`` either).
+        reg_hp_offset: The joint offsets ``hp_offset`` (``--not_reg_hp_offset``: ``False``;
+            snapped joints then sit at the peak cell + 0.5).
+        dense_hp: The original's ``--dense_hp``: joint displacements regressed densely over each
+            person's Gaussian (``dense_hps`` targets, :class:`CenterNetDenseL1Loss` with
+            ``loss_hps``'s weight).
+        reg_bbox: ``--not_reg_bbox`` (``False``) is accepted and changes nothing for multi_pose,
+            as in the original.
     """
 
     task = 'multi_pose'
@@ -89,8 +101,21 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
                  loss_hp_offset: dict = dict(type='CenterNetRegL1Loss', loss_weight=1.0),
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
-                 loss_hm: Optional[dict] = None) -> None:
+                 loss_hm: Optional[dict] = None,
+                 reg_offset: bool = True,
+                 hm_hp: bool = True,
+                 reg_hp_offset: bool = True,
+                 dense_hp: bool = False,
+                 reg_bbox: bool = True) -> None:
         super().__init__(init_cfg=init_cfg)
+        if not reg_bbox:
+            warnings.warn('CenterNetPoseHead: reg_bbox=False (--not_reg_bbox) changes nothing '
+                          'for multi_pose, as in the original (its multi_pose heads always have '
+                          '`wh`)')
+        # the original's opt.reg_hp_offset = not --not_reg_hp_offset and opt.hm_hp
+        self.reg_offset, self.hm_hp, self.dense_hp = reg_offset, hm_hp, dense_hp
+        self.reg_hp_offset = reg_hp_offset and hm_hp
+        enabled = dict(reg=self.reg_offset, hm_hp=self.hm_hp, hp_offset=self.reg_hp_offset)
         self.in_channels = in_channels
         self.num_keypoints = num_keypoints
         self.num_stacks = num_stacks
@@ -98,7 +123,8 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
         channels = dict(hm=1, wh=2, hps=2 * num_keypoints, reg=2, hm_hp=num_keypoints,
                         hp_offset=2)
         self.head_module = CenterNetHeadModule(
-            in_channels, {name: channels[name] for name in BRANCHES}, head_conv=head_conv,
+            in_channels, {name: channels[name] for name in BRANCHES if enabled.get(name, True)},
+            head_conv=head_conv,
             num_stacks=num_stacks, branch_init=branch_init)
         self.target_generator = CenterNetPoseTargetGenerator(num_keypoints, max_objs, min_overlap)
         self.flip_pairs = COCO_FLIP_PAIRS if flip_indices is None else \
@@ -108,6 +134,9 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
         self.loss_wh = POSE_MODELS.build(loss_wh)
         self.loss_offset = POSE_MODELS.build(loss_offset)
         self.loss_hps = POSE_MODELS.build(loss_hps)
+        if dense_hp:  # the original's --dense_hp: an L1 sum over the dense maps
+            self.loss_hps = POSE_MODELS.build(dict(type='CenterNetDenseL1Loss',
+                                                   loss_weight=self.loss_hps.loss_weight))
         self.loss_hm_hp = POSE_MODELS.build(loss_hm_hp)
         self.loss_hp_offset = POSE_MODELS.build(loss_hp_offset)
         self.test_cfg = resolve_test_cfg(type(self).__name__, test_cfg, self.TEST_DEFAULTS)
@@ -151,7 +180,8 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
             rotated.append(float(sample.metainfo.get('centernet_rot', 0) or 0) != 0)
         with torch.no_grad():
             targets = self.target_generator(bboxes, keypoints, visible, hm.shape[-2:],
-                                            stride=self.stride, rotated=rotated)
+                                            stride=self.stride, rotated=rotated,
+                                            dense_hp=self.dense_hp)
         return self.loss_by_targets(stacks, targets)
 
     def loss_by_targets(self, stacks: Sequence[Dict[str, Tensor]],
@@ -176,11 +206,18 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
         for maps in stacks:
             add('loss_heatmap', self.loss_heatmap(maps['hm'], t['hm']))
             add('loss_wh', self.loss_wh(maps['wh'], t['reg_mask'], t['ind'], t['wh']))
-            add('loss_offset', self.loss_offset(maps['reg'], t['reg_mask'], t['ind'], t['reg']))
-            add('loss_hps', self.loss_hps(maps['hps'], t['hps_mask'], t['ind'], t['hps']))
-            add('loss_hm_hp', self.loss_hm_hp(maps['hm_hp'], t['hm_hp']))
-            add('loss_hp_offset', self.loss_hp_offset(maps['hp_offset'], t['hp_mask'],
-                                                      t['hp_ind'], t['hp_offset']))
+            if 'reg' in maps:
+                add('loss_offset', self.loss_offset(maps['reg'], t['reg_mask'], t['ind'],
+                                                    t['reg']))
+            if self.dense_hp:
+                add('loss_hps', self.loss_hps(maps['hps'], t['dense_hps_mask'], t['dense_hps']))
+            else:
+                add('loss_hps', self.loss_hps(maps['hps'], t['hps_mask'], t['ind'], t['hps']))
+            if 'hm_hp' in maps:
+                add('loss_hm_hp', self.loss_hm_hp(maps['hm_hp'], t['hm_hp']))
+            if 'hp_offset' in maps:
+                add('loss_hp_offset', self.loss_hp_offset(maps['hp_offset'], t['hp_mask'],
+                                                          t['hp_ind'], t['hp_offset']))
         return losses
 
     @property
@@ -227,7 +264,9 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
                        cfg: Optional[dict] = None) -> Dict[str, Tensor]:
         """Last stack -> fp32 -> sigmoid of ``hm`` / ``hm_hp`` -> :meth:`decode_maps`."""
         maps = self.last_stack_maps(outs)
-        maps = dict(maps, hm=maps['hm'].sigmoid(), hm_hp=maps['hm_hp'].sigmoid())
+        maps = dict(maps, hm=maps['hm'].sigmoid())
+        if 'hm_hp' in maps:
+            maps['hm_hp'] = maps['hm_hp'].sigmoid()
         return self.decode_maps(maps, cfg)
 
     def results_from_decoded(self, decoded: Dict[str, Tensor], batch_img_metas: List[dict],

@@ -20,10 +20,12 @@ The rules are those of the original ``MultiPoseDataset.__getitem__`` (one person
 """
 from typing import Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from mmcenternet.models.utils.gaussian_target import draw_gaussians_, radius_from_box_size
+from mmcenternet.models.utils.gaussian_target import (draw_dense_reg_, draw_gaussians_,
+                                                      draw_umich_gaussian_np, radius_from_box_size)
 
 __all__ = ['CenterNetPoseTargetGenerator']
 
@@ -55,7 +57,8 @@ class CenterNetPoseTargetGenerator:
                  keypoints_visible: Sequence[Tensor],
                  out_hw: Sequence[int],
                  stride: float = 4.0,
-                 rotated: Optional[Sequence[bool]] = None) -> Dict[str, Tensor]:
+                 rotated: Optional[Sequence[bool]] = None,
+                 dense_hp: bool = False) -> Dict[str, Tensor]:
         """Args:
             bboxes: Per image, (N_i, 4) person boxes ``(x1, y1, x2, y2)`` in network-input pixels
                 (not clipped).
@@ -64,6 +67,11 @@ class CenterNetPoseTargetGenerator:
             out_hw: ``(H, W)`` of the output map.
             stride: Input pixels per output pixel.
             rotated: Per image, whether the sample was rotated (default: none).
+            dense_hp: Also build the original's ``--dense_hp`` targets ``dense_hps`` (B, 2K, H, W),
+                each labelled joint's displacement from every cell of its person's Gaussian
+                where that Gaussian is at least the centre heat map drawn so far (persons in
+                order, each before its own centre), and ``dense_hps_mask`` (B, 2K, H, W), the
+                person Gaussians per joint (not cleared for rotated samples, as the original).
 
         Returns:
             With M = ``max_objs`` and K joints: ``hm`` (B, 1, H, W), ``hm_hp`` (B, K, H, W),
@@ -133,6 +141,12 @@ class CenterNetPoseTargetGenerator:
                 hp_mask[b, s, joint] = 1
                 draw_gaussians_(hm_hp, b * nj + joint, pt_int, radius[obj])
 
+        extra = {}
+        if dense_hp:
+            extra = self._dense_joint_targets(num_imgs, (h, w), img_idx, center_int, radius,
+                                              pts, sel, device) if boxes.numel() else dict(
+                dense_hps=torch.zeros((num_imgs, 2 * nj, h, w), **f32),
+                dense_hps_mask=torch.zeros((num_imgs, 2 * nj, h, w), **f32))
         if bool(rot.any()):
             hm[rot] = ROTATED_HEATMAP_VALUE
             reg_mask[rot] = 0
@@ -148,7 +162,29 @@ class CenterNetPoseTargetGenerator:
             hps_mask=hps_mask.view(num_imgs, m, nj * 2),
             hp_offset=hp_offset.view(num_imgs, m * nj, 2),
             hp_ind=hp_ind.view(num_imgs, m * nj),
-            hp_mask=hp_mask.view(num_imgs, m * nj))
+            hp_mask=hp_mask.view(num_imgs, m * nj),
+            **extra)
+
+    def _dense_joint_targets(self, num_imgs: int, out_hw: Sequence[int], img_idx: Tensor,
+                             center_int: Tensor, radius: Tensor, pts: Tensor, sel: Tensor,
+                             device: torch.device) -> Dict[str, Tensor]:
+        """``dense_hps`` and ``dense_hps_mask``, person by person as the original's loader."""
+        h, w = out_hw
+        nj = self.num_keypoints
+        dense = np.zeros((num_imgs, nj, 2, h, w), np.float32)
+        mask = np.zeros((num_imgs, nj, h, w), np.float32)
+        hm = np.zeros((num_imgs, h, w), np.float32)
+        rows = zip(img_idx.tolist(), center_int.cpu().numpy(), radius.tolist(),
+                   pts.float().cpu().numpy(), sel.cpu().numpy())
+        for i, ct, r, joints, labelled in rows:
+            for j in np.flatnonzero(labelled):
+                draw_dense_reg_(dense[i, j], hm[i], ct, joints[j] - ct, r, is_offset=True)
+                draw_umich_gaussian_np(mask[i, j], ct, r)
+            draw_umich_gaussian_np(hm[i], ct, r)
+        mask2 = np.repeat(mask[:, :, None], 2, axis=2)
+        return dict(
+            dense_hps=torch.from_numpy(dense.reshape(num_imgs, 2 * nj, h, w)).to(device),
+            dense_hps_mask=torch.from_numpy(mask2.reshape(num_imgs, 2 * nj, h, w)).to(device))
 
     def _flatten(self, bboxes: Sequence[Tensor], keypoints: Sequence[Tensor],
                  visible: Sequence[Tensor], device: torch.device) -> List[Tensor]:
