@@ -77,6 +77,8 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
             ``loss_hps``'s weight).
         reg_bbox: ``--not_reg_bbox`` (``False``) is accepted and changes nothing for multi_pose,
             as in the original.
+        radius_rule: ``'faithful'`` (the original's Gaussian radius) or ``'corrected'``
+            (docs/options.md).
     """
 
     task = 'multi_pose'
@@ -106,7 +108,8 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
                  hm_hp: bool = True,
                  reg_hp_offset: bool = True,
                  dense_hp: bool = False,
-                 reg_bbox: bool = True) -> None:
+                 reg_bbox: bool = True,
+                 radius_rule: str = 'faithful') -> None:
         super().__init__(init_cfg=init_cfg)
         if not reg_bbox:
             warnings.warn('CenterNetPoseHead: reg_bbox=False (--not_reg_bbox) changes nothing '
@@ -126,7 +129,8 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
             in_channels, {name: channels[name] for name in BRANCHES if enabled.get(name, True)},
             head_conv=head_conv,
             num_stacks=num_stacks, branch_init=branch_init)
-        self.target_generator = CenterNetPoseTargetGenerator(num_keypoints, max_objs, min_overlap)
+        self.target_generator = CenterNetPoseTargetGenerator(num_keypoints, max_objs, min_overlap,
+                                                             radius_rule=radius_rule)
         self.flip_pairs = COCO_FLIP_PAIRS if flip_indices is None else \
             _pairs_from_indices(flip_indices)
         self.loss_heatmap = POSE_MODELS.build(renamed_loss_cfg(

@@ -42,10 +42,14 @@ class CenterNetTargetGenerator:
         min_overlap: Radius rule parameter (0.7).
         heatmap: ``'umich'`` (the model zoo's Gaussians) or ``'msra'`` (``--mse_loss``).
         hm_gauss: Sigma of the ``'msra'`` Gaussians (``None``: the object's radius).
+        radius_rule: ``'faithful'`` (the original's radius formula) or ``'corrected'``
+            (:func:`~mmcenternet.models.utils.gaussian_target.corrected_gaussian_radius`).
     """
 
     def __init__(self, max_objs: int = 128, min_overlap: float = 0.7, heatmap: str = 'umich',
-                 hm_gauss: Optional[float] = None) -> None:
+                 hm_gauss: Optional[float] = None, radius_rule: str = 'faithful') -> None:
+        radius_from_box_size(torch.ones(1), torch.ones(1), rule=radius_rule)  # checks the name
+        self.radius_rule = radius_rule
         if heatmap not in HEATMAP_STYLES:
             raise ValueError(f'target_generator.heatmap must be one of {HEATMAP_STYLES}, got '
                              f'{heatmap!r}')
@@ -94,7 +98,8 @@ class CenterNetTargetGenerator:
             keep = (size[:, 0] > 0) & (size[:, 1] > 0)
             img_idx, slots, cls = img_idx[keep], slots[keep], cls[keep]
             center_int, offset, size = center_int[keep], offset[keep], size[keep]
-            radius = radius_from_box_size(size[:, 1], size[:, 0], self.min_overlap)
+            radius = radius_from_box_size(size[:, 1], size[:, 0], self.min_overlap,
+                                          self.radius_rule)
             if self.heatmap == 'umich':
                 draw_gaussians_(hm, img_idx * num_classes + cls, center_int, radius)
             ind[img_idx, slots] = center_int[:, 1] * w + center_int[:, 0]

@@ -28,11 +28,15 @@ class CenterNetExdetTargetGenerator:
     Args:
         max_objs: Object slots per image (128 for COCO).
         min_overlap: Radius rule parameter (0.7).
+        radius_rule: ``'faithful'`` (the original's radius formula) or ``'corrected'``.
     """
 
-    def __init__(self, max_objs: int = 128, min_overlap: float = 0.7) -> None:
+    def __init__(self, max_objs: int = 128, min_overlap: float = 0.7,
+                 radius_rule: str = 'faithful') -> None:
+        radius_from_box_size(torch.ones(1), torch.ones(1), rule=radius_rule)  # checks the name
         self.max_objs = max_objs
         self.min_overlap = min_overlap
+        self.radius_rule = radius_rule
 
     def __call__(self, points: Sequence[Tensor], labels: Sequence[Tensor], num_classes: int,
                  out_hw: Sequence[int], stride: float = 4.0,
@@ -74,7 +78,8 @@ class CenterNetExdetTargetGenerator:
             width = pts[:, 3, 0] - pts[:, 1, 0]
             keep = (height > 0) & (width > 0)
             pts, img_idx, slots, cls = pts[keep], img_idx[keep], slots[keep], cls[keep]
-            radius = radius_from_box_size(height[keep], width[keep], self.min_overlap)
+            radius = radius_from_box_size(height[keep], width[keep], self.min_overlap,
+                                          self.radius_rule)
             pt_int = pts.to(torch.int32).to(torch.int64)  # truncation, as astype(int32)
             ex_channel = img_idx * num_ex + (0 if agnostic else cls)
             for p, row in PART_ROWS.items():

@@ -41,10 +41,13 @@ class CenterNetPoseTargetGenerator:
         num_keypoints: Joints per person (17 for COCO).
         max_objs: Person slots per image (32 in the original).
         min_overlap: Radius rule parameter (0.7).
+        radius_rule: ``'faithful'`` (the original's radius formula) or ``'corrected'``.
     """
 
     def __init__(self, num_keypoints: int = 17, max_objs: int = 32,
-                 min_overlap: float = 0.7) -> None:
+                 min_overlap: float = 0.7, radius_rule: str = 'faithful') -> None:
+        radius_from_box_size(torch.ones(1), torch.ones(1), rule=radius_rule)  # checks the name
+        self.radius_rule = radius_rule
         if max_objs < 1:
             raise ValueError(f'max_objs must be positive, got {max_objs}')
         self.num_keypoints = num_keypoints
@@ -115,7 +118,7 @@ class CenterNetPoseTargetGenerator:
             center = torch.stack([(boxes[:, 0] + boxes[:, 2]) / 2,
                                   (boxes[:, 1] + boxes[:, 3]) / 2], dim=1)
             center_int = center.to(torch.int32).to(torch.int64)
-            radius = radius_from_box_size(bh, bw, self.min_overlap)
+            radius = radius_from_box_size(bh, bw, self.min_overlap, self.radius_rule)
             labelled = vis.any(dim=1)
 
             ind[img_idx, slots] = center_int[:, 1] * w + center_int[:, 0]

@@ -2,8 +2,8 @@
 """Task-neutral pieces shared by the heads, TTA models and export decoders."""
 from .exdet_grouping import group_extreme_points, quadruple_scores
 from .flip import FLIP_RULES, merge_flip_maps, split_flip_batch
-from .gaussian_target import (centernet_gaussian_radius, draw_gaussians_, gaussian_kernel,
-                              radius_from_box_size)
+from .gaussian_target import (centernet_gaussian_radius, corrected_gaussian_radius,
+                              draw_gaussians_, gaussian_kernel, radius_from_box_size)
 from .geometry import map_points_to_image, project_to_image
 from .heatmap_ops import flip_back, gather_feat, heatmap_nms, topk_per_channel, topk_two_stage
 from .soft_nms import (SOFT_NMS_DEFAULTS, merge_detections, merge_multi_pose_outputs,
@@ -11,7 +11,7 @@ from .soft_nms import (SOFT_NMS_DEFAULTS, merge_detections, merge_multi_pose_out
                        top_k_cut)
 
 __all__ = [
-    'centernet_gaussian_radius', 'draw_gaussians_', 'gaussian_kernel', 'radius_from_box_size',
+    'centernet_gaussian_radius', 'corrected_gaussian_radius', 'draw_gaussians_', 'gaussian_kernel', 'radius_from_box_size',
     'flip_back', 'gather_feat', 'heatmap_nms', 'topk_per_channel', 'topk_two_stage',
     'group_extreme_points', 'quadruple_scores', 'FLIP_RULES', 'merge_flip_maps',
     'split_flip_batch', 'map_points_to_image', 'project_to_image', 'SOFT_NMS_DEFAULTS',

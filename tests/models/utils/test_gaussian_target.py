@@ -65,3 +65,25 @@ def test_draw_umich_gaussian_golden():
     accum = torch.zeros(1, h, w)
     draw_gaussians_(accum, torch.zeros(n, dtype=torch.int64), centers, radii)
     np.testing.assert_allclose(accum[0].numpy(), dense(z, 'umich_accum'), atol=1e-6)
+
+
+def test_corrected_radius_solves_the_three_iou_cases():
+    """The corrected roots: a box shifted / grown / shrunk by r keeps IoU = min_overlap in the
+    case that binds (the original's formula gives much larger radii)."""
+    from mmcenternet.models.utils import corrected_gaussian_radius, radius_from_box_size
+    h, w, m = torch.tensor([30.0, 12.0]), torch.tensor([40.0, 80.0]), 0.7
+    r = corrected_gaussian_radius(h, w, m)
+    hh, ww = h.double(), w.double()
+    # case 1: both corners shifted by r inward / outward
+    iou1 = (hh - r) * (ww - r) / (2 * hh * ww - (hh - r) * (ww - r))
+    # case 2: the box grown by 2r
+    iou2 = hh * ww / ((hh + 2 * r) * (ww + 2 * r))
+    # case 3: the box shrunk by 2r
+    iou3 = (hh - 2 * r) * (ww - 2 * r) / (hh * ww)
+    best = torch.stack([iou1, iou2, iou3]).min(0).values
+    torch.testing.assert_close(best, torch.full_like(best, m), atol=1e-9, rtol=0)
+    faithful = radius_from_box_size(h, w, m)
+    corrected = radius_from_box_size(h, w, m, rule='corrected')
+    assert (corrected < faithful).all()
+    with pytest.raises(ValueError, match='radius_rule must be one of'):
+        radius_from_box_size(h, w, m, rule='exact')
