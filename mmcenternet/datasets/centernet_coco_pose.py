@@ -7,7 +7,7 @@ import numpy as np
 from mmengine.logging import print_log
 from mmpose.datasets import CocoDataset
 
-from mmcenternet.datasets.centernet_coco import DatasetFormatError
+from mmcenternet.utils.errors import DatasetFormatError
 from mmcenternet.registry import POSE_DATASETS
 
 __all__ = ['CenterNetCocoPoseDataset']
@@ -29,6 +29,11 @@ class CenterNetCocoPoseDataset(CocoDataset):
     * an annotation without a box or with a keypoint array of the wrong length is an error that
       names the annotation and the image (never silently dropped).
 
+    Other keypoint sets than COCO's are given as mmpose's are, by a metainfo file
+    (``metainfo=dict(from_file=...)`` in mmpose's ``dataset_info`` format): its joints, flip
+    pairs (``swap``) and skeleton are used everywhere; a ``swap`` that names no joint of the
+    file is an error naming the file.
+
     Args:
         data_mode: Must be ``'bottomup'`` (one sample per image).
         **kwargs: ``CocoDataset`` arguments.
@@ -39,6 +44,21 @@ class CenterNetCocoPoseDataset(CocoDataset):
             raise ValueError(f'{self.__class__.__name__} is bottom-up only (one sample per '
                              f'image), got data_mode={data_mode!r}')
         super().__init__(*args, data_mode=data_mode, **kwargs)
+
+    @classmethod
+    def _load_metainfo(cls, metainfo: Optional[dict] = None) -> dict:
+        source = (metainfo or {}).get('from_file', 'the dataset metainfo')
+        try:
+            meta = super()._load_metainfo(metainfo)
+        except KeyError as exc:
+            raise DatasetFormatError(
+                f'{source}: a keypoint\'s swap names {exc}, which is not one of its keypoint '
+                'names') from None
+        flip = meta.get('flip_indices')
+        if flip is not None and any(flip[j] != i for i, j in enumerate(flip)):
+            raise DatasetFormatError(f'{source}: the swap entries do not form left/right pairs '
+                                     f'(flip indices {list(flip)})')
+        return meta
 
     def load_data_list(self) -> List[dict]:
         if not self.bbox_file and not osp.isfile(self.ann_file):

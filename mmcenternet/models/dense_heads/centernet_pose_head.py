@@ -24,6 +24,21 @@ __all__ = ['CenterNetPoseHead']
 BRANCHES = ('hm', 'wh', 'hps', 'reg', 'hm_hp', 'hp_offset')
 
 
+def _check_flip_indices(indices: Sequence[int], num_keypoints: int, what: str) -> None:
+    """A permutation of the joints that is its own inverse, or a one-line error."""
+    idx = [int(i) for i in indices]
+    if len(idx) != num_keypoints:
+        raise ValueError(f'{what} has {len(idx)} entries, the head predicts {num_keypoints} '
+                         'keypoints (model.head.num_keypoints)')
+    bad = [i for i in idx if not 0 <= i < num_keypoints]
+    if bad:
+        raise ValueError(f'{what} names joint {bad[0]}, which does not exist ({num_keypoints} '
+                         'keypoints)')
+    if any(idx[j] != i for i, j in enumerate(idx)):
+        raise ValueError(f'{what} {idx} is not a set of left/right pairs (flipping twice must '
+                         'give every joint back)')
+
+
 def _pairs_from_indices(flip_indices: Sequence[int]) -> List[Tuple[int, int]]:
     return [(i, int(j)) for i, j in enumerate(flip_indices) if i < int(j)]
 
@@ -131,8 +146,11 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
             num_stacks=num_stacks, branch_init=branch_init)
         self.target_generator = CenterNetPoseTargetGenerator(num_keypoints, max_objs, min_overlap,
                                                              radius_rule=radius_rule)
-        self.flip_pairs = COCO_FLIP_PAIRS if flip_indices is None else \
-            _pairs_from_indices(flip_indices)
+        if flip_indices is not None:
+            _check_flip_indices(flip_indices, num_keypoints, 'head.flip_indices')
+            self.flip_pairs = _pairs_from_indices(flip_indices)
+        else:  # COCO's pairs for COCO's 17 joints; other sets bring theirs (metainfo)
+            self.flip_pairs = COCO_FLIP_PAIRS if num_keypoints == 17 else None
         self.loss_heatmap = POSE_MODELS.build(renamed_loss_cfg(
             type(self).__name__, 'loss_heatmap', loss_heatmap, 'loss_hm', loss_hm))
         self.loss_wh = POSE_MODELS.build(loss_wh)
@@ -312,10 +330,12 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
         if batch_data_samples:
             indices = batch_data_samples[0].metainfo.get('flip_indices')
             if indices is not None:
-                if len(indices) != self.num_keypoints:
-                    raise ValueError(f'flip_indices has {len(indices)} entries, the head '
-                                     f'predicts {self.num_keypoints} keypoints')
+                _check_flip_indices(indices, self.num_keypoints, 'the dataset\'s flip_indices')
                 return _pairs_from_indices(indices)
+        if self.flip_pairs is None:
+            raise ValueError(f'the flip test needs the flip pairs of the {self.num_keypoints} '
+                             'keypoints: give the dataset a metainfo with `swap` entries or set '
+                             'model.head.flip_indices')
         return self.flip_pairs
 
     # ------------------------------------------------------------------ test-time augmentation
