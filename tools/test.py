@@ -54,6 +54,10 @@ def parse_args(argv=None):
     parser.add_argument('--nms', action='store_true',
                         help="the original's --nms: soft-NMS per class (and the global score "
                         'cut) with a single test scale too')
+    parser.add_argument('--oracle', nargs='+', choices=['hm', 'wh', 'offset'], default=None,
+                        help="the original's --eval_oracle_*: replace the predicted heat map, "
+                        'sizes and / or offsets by the ground truth of the test images (error '
+                        'analysis; needs annotated test data)')
     parser.add_argument('--fix-res', type=int, metavar='RES', default=None,
                         help="the original's fixed-resolution test (its default without "
                         '--keep_res): every image warped onto a RES x RES input (e.g. 512, or '
@@ -165,6 +169,16 @@ def _pads(cfg):
                     yield v
 
 
+def use_oracle(cfg, maps) -> None:
+    """Load the test images' boxes and let the head replace ``maps`` by ground truth."""
+    if is_pose_config(cfg):
+        raise UserError('--oracle: the error analysis is available for detection configs')
+    pipeline = next(_pipelines_with_pad(cfg))
+    if not any(t.get('type', '').split('.')[-1] == 'LoadAnnotations' for t in pipeline):
+        pipeline.insert(1, dict(type='LoadAnnotations', with_bbox=True))
+    cfg.model.setdefault('test_cfg', ConfigDict())['oracle'] = list(maps)
+
+
 def enable_visualization(cfg, args) -> None:
     if is_pose_config(cfg):
         # mmpose's visualizer needs torchvision: pose pictures are drawn by mmcenternet's hook
@@ -226,6 +240,11 @@ def main(argv=None) -> None:
         cfg.model.setdefault('test_cfg', ConfigDict())['flip_test'] = False
     if args.fix_res is not None:
         use_fixed_resolution(cfg, args.fix_res)
+    if args.oracle:
+        if args.tta or args.flip or args.tta_scales or args.nms:
+            raise UserError('--oracle replaces the maps of the single-scale test; drop --flip, '
+                            '--tta, --tta-scales and --nms')
+        use_oracle(cfg, args.oracle)
     if args.tta or args.flip or args.tta_scales or args.nms:
         apply_tta(cfg, args)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):

@@ -14,6 +14,7 @@ from mmcenternet.registry import DET_MODELS, TASK_UTILS
 from ..export_decoders import CtdetDecoder
 from ..utils.flip import merge_flip_maps, split_flip_batch
 from ..utils.geometry import project_to_image
+from ..utils.oracle import ORACLE_MAPS, oracle_map
 from ..utils.soft_nms import merge_detections, soft_nms_settings
 from .centernet_base_head import CenterNetBaseHead
 from .task_head import renamed_loss_cfg, resolve_test_cfg
@@ -201,6 +202,46 @@ class CenterNetDetHead(CenterNetBaseHead):
         return bboxes.to(device=ref.device, dtype=torch.float32)
 
     # ------------------------------------------------------------------ testing
+    def predict(self, x: Tuple[Tensor], batch_data_samples: list,
+                rescale: bool = False) -> InstanceList:
+        oracle = tuple(self.test_cfg.get('oracle') or ())
+        if not oracle:
+            return super().predict(x, batch_data_samples, rescale)
+        maps = self.last_stack_maps(self(x))
+        maps['hm'] = maps['hm'].sigmoid()
+        self.apply_oracle(maps, batch_data_samples, oracle)
+        decoded = self.decode_maps(maps['hm'], maps['wh'], maps.get('reg'))
+        return self.results_from_decoded(decoded, [s.metainfo for s in batch_data_samples],
+                                         rescale)
+
+    def apply_oracle(self, maps: Dict[str, Tensor], batch_data_samples: list,
+                     oracle: Sequence[str]) -> None:
+        """The original's ``--eval_oracle_hm / _wh / _offset``: replace predicted maps (``hm``
+        as probabilities) by the ones the training targets give for the samples' ground truth,
+        in place (sizes and offsets spread from each centre, :func:`oracle_map`)."""
+        unknown = sorted(set(oracle) - set(ORACLE_MAPS))
+        if unknown:
+            raise ValueError(f'test_cfg.oracle: unknown map(s) {unknown}; choose from '
+                             f'{ORACLE_MAPS}')
+        if not batch_data_samples or any('gt_instances' not in s or 'bboxes' not in
+                                         s.gt_instances for s in batch_data_samples):
+            raise ValueError('test_cfg.oracle needs the ground truth of the test images: load '
+                             'the annotations in the test pipeline (tools/test.py --oracle does)')
+        if 'offset' in oracle and 'reg' not in maps:
+            raise ValueError("test_cfg.oracle 'offset': this head has no offset branch")
+        hm = maps['hm']
+        h, w = hm.shape[-2:]
+        gts = [s.gt_instances for s in batch_data_samples]
+        t = self.target_generator([self._as_tensor(g.bboxes, hm) for g in gts],
+                                  [g.labels.to(hm.device) for g in gts], self.num_classes, (h, w),
+                                  stride=self.stride, cat_spec_wh=self.cat_spec_wh)
+        if 'hm' in oracle:
+            maps['hm'] = t['hm']
+        if 'wh' in oracle:
+            maps['wh'] = oracle_map(t['cat_spec_wh' if self.cat_spec_wh else 'wh'], t['ind'], h, w)
+        if 'offset' in oracle:
+            maps['reg'] = oracle_map(t['reg'], t['ind'], h, w)
+
     def decode_outputs(self, outs: Sequence[Tensor]) -> Tuple[Tensor, Tensor, Tensor]:
         """Last stack -> fp32 -> sigmoid -> :meth:`decode_maps` (boxes in input pixels)."""
         maps = self.last_stack_maps(outs)

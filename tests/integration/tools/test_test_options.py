@@ -79,3 +79,24 @@ def test_fix_res_must_fit_the_network(setup):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1] == \
         'error: --fix-res 100: the network needs inputs that are multiples of 32'
+
+
+def test_oracle_error_analysis(setup):
+    """With every map from the ground truth the random network finds every object (AP 1)."""
+    import re
+    out = str(setup['base'] / 'oracle.pkl')
+    proc = subprocess.run(
+        [sys.executable, 'tools/test.py', CONFIG, setup['ckpt'], '--out', out, '--work-dir',
+         str(setup['base'] / 'oracle'), '--oracle', 'hm', 'wh', 'offset', '--cfg-options',
+         f'test_dataloader.dataset.data_root={setup["data"]}/',
+         f'test_evaluator.ann_file={setup["data"]}/annotations/val.json'],
+        cwd=REPO, capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert float(re.search(r'coco/bbox_mAP: ([\d.]+)', log).group(1)) >= 0.95
+    proc = subprocess.run([sys.executable, 'tools/test.py', CONFIG, setup['ckpt'], '--oracle',
+                           'hm', '--flip', '--cfg-options',
+                           f'test_dataloader.dataset.data_root={setup["data"]}/'], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and '--oracle replaces the maps of the single-scale test' in \
+        proc.stderr
