@@ -54,10 +54,11 @@ def parse_args(argv=None):
     parser.add_argument('--nms', action='store_true',
                         help="the original's --nms: soft-NMS per class (and the global score "
                         'cut) with a single test scale too')
-    parser.add_argument('--oracle', nargs='+', choices=['hm', 'wh', 'offset'], default=None,
+    parser.add_argument('--oracle', nargs='+', default=None,
+                        choices=['hm', 'wh', 'offset', 'kps', 'hmhp', 'hp_offset'],
                         help="the original's --eval_oracle_*: replace the predicted heat map, "
-                        'sizes and / or offsets by the ground truth of the test images (error '
-                        'analysis; needs annotated test data)')
+                        'sizes and / or offsets (pose: kps, hmhp, hp_offset) by the ground truth '
+                        'of the test images (error analysis; needs annotated test data)')
     parser.add_argument('--fix-res', type=int, metavar='RES', default=None,
                         help="the original's fixed-resolution test (its default without "
                         '--keep_res): every image warped onto a RES x RES input (e.g. 512, or '
@@ -171,8 +172,15 @@ def _pads(cfg):
 
 def use_oracle(cfg, maps) -> None:
     """Load the test images' boxes and let the head replace ``maps`` by ground truth."""
-    if is_pose_config(cfg):
-        raise UserError('--oracle: the error analysis is available for detection configs')
+    allowed = ('hm', 'kps', 'hmhp', 'hp_offset') if is_pose_config(cfg) else \
+        ('hm', 'wh', 'offset')
+    wrong = [m for m in maps if m not in allowed]
+    if wrong:
+        raise UserError(f'--oracle {" ".join(wrong)}: not a map of this task; choose from '
+                        f'{" ".join(allowed)}')
+    if is_pose_config(cfg):  # the pose test samples carry their boxes and joints already
+        cfg.model.setdefault('test_cfg', ConfigDict()).update(oracle=list(maps), flip_test=False)
+        return
     pipeline = next(_pipelines_with_pad(cfg))
     if not any(t.get('type', '').split('.')[-1] == 'LoadAnnotations' for t in pipeline):
         pipeline.insert(1, dict(type='LoadAnnotations', with_bbox=True))

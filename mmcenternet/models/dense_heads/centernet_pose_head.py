@@ -14,6 +14,7 @@ from ..export_decoders import MultiPoseDecoder
 from ..task_modules.coders.pose_decode import (COCO_FLIP_PAIRS, POSE_FLIP_RULES,
                                                merge_flip_outputs, multi_pose_decode)
 from ..task_modules.pose_targets import CenterNetPoseTargetGenerator
+from ..utils.oracle import oracle_map
 from ..utils.soft_nms import merge_multi_pose_outputs, soft_nms_settings
 from .centernet_head_module import CenterNetHeadModule
 from .task_head import CenterNetTaskHead, renamed_loss_cfg, resolve_test_cfg
@@ -187,7 +188,10 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
     def loss(self, feats: Tuple[Tensor], batch_data_samples: Sequence,
              train_cfg: Optional[dict] = None) -> dict:
         stacks = self.split_stacks(self.forward(feats))
-        hm = stacks[0]['hm']
+        return self.loss_by_targets(stacks, self.targets_of(batch_data_samples, stacks[0]['hm']))
+
+    def targets_of(self, batch_data_samples: Sequence, hm: Tensor) -> Dict[str, Tensor]:
+        """The training targets of the samples' ground truth on maps the size of ``hm``."""
         bboxes, keypoints, visible, rotated = [], [], [], []
         for sample in batch_data_samples:
             gt = sample.gt_instances
@@ -201,10 +205,9 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
                 visible.append(torch.ones(keypoints[-1].shape[:2], device=hm.device))
             rotated.append(float(sample.metainfo.get('centernet_rot', 0) or 0) != 0)
         with torch.no_grad():
-            targets = self.target_generator(bboxes, keypoints, visible, hm.shape[-2:],
-                                            stride=self.stride, rotated=rotated,
-                                            dense_hp=self.dense_hp)
-        return self.loss_by_targets(stacks, targets)
+            return self.target_generator(bboxes, keypoints, visible, hm.shape[-2:],
+                                         stride=self.stride, rotated=rotated,
+                                         dense_hp=self.dense_hp)
 
     def loss_by_targets(self, stacks: Sequence[Dict[str, Tensor]],
                         targets: Dict[str, Tensor]) -> Dict[str, Tensor]:
@@ -280,7 +283,49 @@ class CenterNetPoseHead(CenterNetTaskHead, BaseHead):
             maps_flip = self.last_stack_maps(self.forward(feats[1]))
             merged = merge_flip_outputs(maps, maps_flip, self._flip_pairs(batch_data_samples))
             return self.to_instances(self.decode_maps(merged, cfg))
+        oracle = tuple(cfg.get('oracle') or ())
+        if oracle:
+            maps = self.last_stack_maps(self.forward(feats))
+            maps['hm'] = maps['hm'].sigmoid()
+            if 'hm_hp' in maps:
+                maps['hm_hp'] = maps['hm_hp'].sigmoid()
+            self.apply_oracle(maps, batch_data_samples, oracle)
+            return self.to_instances(self.decode_maps(maps, cfg))
         return self.to_instances(self.decode_outputs(self.forward(feats), cfg))
+
+    #: Maps the error analysis can replace (the original's ``--eval_oracle_hm``, ``_kps``,
+    #: ``_hmhp`` and ``_hp_offset``).
+    ORACLE_MAPS = ('hm', 'kps', 'hmhp', 'hp_offset')
+
+    def apply_oracle(self, maps: Dict[str, Tensor], batch_data_samples: Sequence,
+                     oracle: Sequence[str]) -> None:
+        """Replace predicted maps (heat maps as probabilities) by the ground truth of the
+        samples, in place, as the original's multi_pose error analysis: ``hm``, ``hm_hp``
+        (``hmhp``) directly, ``hps`` (``kps``) and ``hp_offset`` spread from the centre / joint
+        cells (:func:`~mmcenternet.models.utils.oracle.oracle_map`; ``dense_hps`` with
+        ``dense_hp``)."""
+        unknown = sorted(set(oracle) - set(self.ORACLE_MAPS))
+        if unknown:
+            raise ValueError(f'test_cfg.oracle: unknown map(s) {unknown}; choose from '
+                             f'{self.ORACLE_MAPS}')
+        if not batch_data_samples or any('gt_instances' not in s or 'bboxes' not in
+                                         s.gt_instances for s in batch_data_samples):
+            raise ValueError('test_cfg.oracle needs the ground truth of the test images (boxes '
+                             'and keypoints in the test samples)')
+        missing = [m for m, b in (('hmhp', 'hm_hp'), ('hp_offset', 'hp_offset'))
+                   if m in oracle and b not in maps]
+        if missing:
+            raise ValueError(f'test_cfg.oracle {missing}: this head has no such branch')
+        h, w = maps['hm'].shape[-2:]
+        t = self.targets_of(batch_data_samples, maps['hm'])
+        if 'hm' in oracle:
+            maps['hm'] = t['hm']
+        if 'hmhp' in oracle:
+            maps['hm_hp'] = t['hm_hp']
+        if 'kps' in oracle:
+            maps['hps'] = t['dense_hps'] if self.dense_hp else oracle_map(t['hps'], t['ind'], h, w)
+        if 'hp_offset' in oracle:
+            maps['hp_offset'] = oracle_map(t['hp_offset'], t['hp_ind'], h, w)
 
     def decode_outputs(self, outs: Sequence[Tensor],
                        cfg: Optional[dict] = None) -> Dict[str, Tensor]:

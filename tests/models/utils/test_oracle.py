@@ -49,3 +49,20 @@ def test_oracle_needs_ground_truth_and_known_maps():
     head.test_cfg['oracle'] = ['kps']
     with pytest.raises(ValueError, match=r"unknown map\(s\) \['kps'\]"):
         head.predict([torch.randn(1, 8, 16, 16)], [sample])
+
+
+def test_pose_oracles_give_the_ground_truth_joints():
+    from mmcenternet.models.dense_heads import CenterNetPoseHead
+    head = CenterNetPoseHead(in_channels=8, num_keypoints=3, head_conv=8,
+                             flip_indices=[0, 2, 1],
+                             test_cfg=dict(topk=10, oracle=['hm', 'kps', 'hmhp', 'hp_offset']))
+    sample = DetDataSample()
+    sample.set_metainfo(dict(img_shape=(64, 64)))
+    joints = torch.tensor([[[20.5, 14.25], [12.75, 30.5], [30.25, 33.0]]])
+    sample.gt_instances = InstanceData(bboxes=torch.tensor([[8., 6., 40., 42.]]),
+                                       keypoints=joints, keypoints_visible=torch.ones(1, 3))
+    with torch.no_grad():
+        res = head.predict([torch.randn(1, 8, 16, 16)], [sample])[0]
+    assert res.bbox_scores[0] >= 1 - 1e-6
+    # joints snapped to the ground-truth joint peaks plus their offsets: the input positions
+    np.testing.assert_allclose(res.keypoints[0], joints[0].numpy(), atol=1e-4)
