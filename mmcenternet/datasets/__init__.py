@@ -3,6 +3,7 @@ from mmcenternet.utils.errors import DatasetFormatError
 from .centernet_coco import CenterNetCocoDataset
 from .centernet_coco_pose import CenterNetCocoPoseDataset
 from .centernet_exdet_coco import CenterNetExdetCocoDataset
+from .centernet_voc import CenterNetVOCDataset
 from .extreme_points import (ExtremePointsError, extreme_points_from_mask,
                              extreme_points_from_polygons, extreme_points_from_segmentation,
                              extremenet_band_points)
@@ -10,6 +11,7 @@ from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'CenterNetCocoDataset', 'CenterNetCocoPoseDataset', 'DatasetFormatError',
-    'CenterNetExdetCocoDataset', 'ExtremePointsError', 'extreme_points_from_mask',
+    'CenterNetExdetCocoDataset', 'CenterNetVOCDataset',
+    'ExtremePointsError', 'extreme_points_from_mask',
     'extreme_points_from_polygons', 'extreme_points_from_segmentation', 'extremenet_band_points'
 ]

@@ -135,3 +135,15 @@ def test_class_specific_size_checkpoint_converts_and_loads(tmp_path):
     model = MODELS.build(cfg.model)
     load_checkpoint(model, dst, map_location='cpu', strict=True)
     assert model.bbox_head.head_module.heads['wh'] == 40
+
+
+def test_original_pascal_checkpoint_fits_the_pascal_config(tmp_path):
+    """An original ctdet_pascal_dla (20 classes) converts and matches its config."""
+    src, dst = str(tmp_path / 'orig.pth'), str(tmp_path / 'pascal.pth')
+    torch.save({'state_dict': original_state_dict('configs/centernet/dla34_1x_coco.py', 20)},
+               src)
+    info = convert_checkpoint(src, dst)
+    assert info['num_classes'] == 20
+    for res in (384, 512):
+        check_checkpoint_matches(
+            Config.fromfile(osp.join(REPO, f'configs/centernet_pascal/dla34_{res}_voc.py')), dst)

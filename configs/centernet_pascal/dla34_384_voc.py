@@ -1,0 +1,41 @@
+# ctdet_pascal_dla_384: DLA-34 on Pascal VOC 2007 + 2012 trainval at 384 x 384, tested on VOC 2007
+# test (VOC 2007 AP). Original recipe (experiments/ctdet_pascal_dla_384.sh): 70 epochs, lr x0.1
+# after 45 and 60, the default batch 32 and lr 1.25e-4 on 1 GPU; ImageNet initialisation as the
+# COCO models. Original model zoo (flip test): 79.3 mAP.
+#   python tools/train.py configs/centernet_pascal/dla34_384_voc.py
+#   python tools/test.py configs/centernet_pascal/dla34_384_voc.py CKPT --flip
+_base_ = [
+    '../_base_/models/centernet_dla34.py', '../_base_/datasets/voc0712_centernet.py',
+    '../_base_/schedules/adam_140e.py', '../_base_/default_runtime.py',
+    '../_base_/centernet_tta.py'
+]
+
+# ------------------------------------------------------------------ model
+model = dict(
+    data_preprocessor=dict(
+        # the original's Pascal statistics: ImageNet's RGB values applied to the BGR channels
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]),
+    bbox_head=dict(num_classes=20,
+                   target_generator=dict(max_objs=50)))  # the original's PascalVOC.max_objs
+
+# ------------------------------------------------------------------ data
+input_res = 384
+train_dataloader = dict(batch_size=32)  # 1 GPU x 32 = the original's 32
+tta_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='TestTimeAug',
+         transforms=[[dict(type='CenterNetTestResize', scale=1.0)],
+                     [dict(type='CenterNetFixRes', input_size=(input_res, input_res))],
+                     [dict(type='LoadAnnotations', with_bbox=True)],
+                     [dict(type='PackDetInputs',
+                           meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                                      'scale_factor', 'homography_matrix'))]])
+]
+
+# ------------------------------------------------------------------ schedule
+optim_wrapper = dict(optimizer=dict(lr=1.25e-4))  # the original's default lr for batch 32
+param_scheduler = [
+    dict(type='MultiStepLR', begin=0, end=70, by_epoch=True, milestones=[45, 60], gamma=0.1)
+]
+train_cfg = dict(max_epochs=70)
+auto_scale_lr = dict(base_batch_size=32)
