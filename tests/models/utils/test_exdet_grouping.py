@@ -164,7 +164,7 @@ def test_benchmark_script_runs(tmp_path, capsys):
         out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert out['quadruples'] == 8**4 and 0 < out['scored'] <= 8**4
     data = bench.make_maps('random', 3, 16, 20)
-    ref, _ = bench.original_style(data['heat'], None, 8, 100)
+    ref, _ = bench.original_exdet_grouping(data['heat'], None, 8, 100)  # reference_impls
     from mmcenternet.models.task_modules import CenterNetExdetDecoder
     dets = CenterNetExdetDecoder(topk=8, num_dets=100).decode(data['heat'], None)
     np.testing.assert_array_equal(dets[0, :, 4].numpy(), ref.numpy())
