@@ -19,8 +19,8 @@ def _pipelines(cfg):
     out = {}
     for loader in ('train_dataloader', 'test_dataloader'):
         ds = cfg[loader]['dataset']
-        while 'dataset' in ds:
-            ds = ds['dataset']
+        while 'dataset' in ds or 'datasets' in ds:  # wrappers, ConcatDataset (VOC 07 + 12)
+            ds = ds['dataset'] if 'dataset' in ds else ds['datasets'][0]
         out[loader] = ds['pipeline']
     if 'tta_pipeline' in cfg:
         out['tta_pipeline'] = cfg.tta_pipeline

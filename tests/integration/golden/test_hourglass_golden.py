@@ -82,7 +82,7 @@ class _StoredTargets(torch.nn.Module):
         super().__init__()
         self.targets = targets
 
-    def forward(self, bboxes, labels, num_classes, feat_shape, stride=4):
+    def forward(self, bboxes, labels, num_classes, feat_shape, stride=4, **options):
         assert tuple(feat_shape) == tuple(self.targets['hm'].shape[-2:])
         return self.targets
 
