@@ -5,11 +5,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: env demo test clean-demo help
+.PHONY: env demo demo-pose test clean-demo help
 
 help:
-	@echo "make demo   - set up $(VENV) if needed, then generate data, train, test and draw the demo"
-	@echo "make test   - set up $(VENV) if needed, then run the test suite"
+	@echo "make demo       - set up $(VENV) if needed, then generate data, train, test and draw the demo"
+	@echo "make demo-pose  - the same for multi-person pose (stick figures, keypoint AP, skeletons)"
+	@echo "make test       - set up $(VENV) if needed, then run the test suite"
 
 env:
 	@$(PYTHON) tools/misc/setup_env.py --venv $(VENV)
@@ -17,8 +18,11 @@ env:
 demo: env
 	@$(PY) tools/misc/demo.py
 
+demo-pose: env
+	@$(PY) tools/misc/demo.py --task pose
+
 test: env
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 clean-demo:
-	rm -rf work_dirs/demo data/demo
+	rm -rf work_dirs/demo data/demo work_dirs/demo_pose data/demo_pose

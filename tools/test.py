@@ -41,7 +41,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='folder for logs and evaluation results')
     parser.add_argument('--out', help='dump predictions to a pickle file (.pkl)')
     parser.add_argument('--show', action='store_true', help='show predictions in a window')
-    parser.add_argument('--show-dir', help='save drawn predictions under WORK_DIR/TIMESTAMP/DIR')
+    parser.add_argument('--show-dir',
+                        help='save drawn predictions (beside the ground truth where the test '
+                        'images have annotations) under WORK_DIR/TIMESTAMP/DIR')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds between --show images')
     parser.add_argument('--tta', action='store_true',
                         help="the original's flip + multi-scale test (the config's tta_scales)")
@@ -70,6 +72,10 @@ def parse_args(argv=None):
                         'the --onnx file')
     parser.add_argument('--onnx', help='ONNX file (raw maps, exported with --dynamic) for '
                         '--backend onnxruntime')
+    parser.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32',
+                        help='PyTorch backend: run the backbone and neck in bfloat16 (CPU or '
+                        'GPU) or float16 (GPU); heads, sigmoid and decoding stay float32 '
+                        '(docs/speed.md has the accuracy and speed)')
     parser.add_argument('--allow-tf32', action='store_true',
                         help='let cuDNN / cuBLAS use TF32 on Ampere+ GPUs (faster; off by default '
                         'so that GPU results stay within fp32 rounding of the original)')
@@ -84,6 +90,9 @@ def parse_args(argv=None):
                      'tools/deployment/export_onnx.py)')
     if args.backend == 'pytorch' and args.onnx:
         parser.error('--onnx is only used with --backend onnxruntime')
+    if args.backend == 'onnxruntime' and args.precision != 'fp32':
+        parser.error('--precision applies to the PyTorch backend; quantise the ONNX file for '
+                     'onnxruntime (tools/deployment/quantize_onnx.py)')
     if args.backend == 'pytorch' and not args.checkpoint:
         parser.error('the following arguments are required: checkpoint (or --backend '
                      'onnxruntime --onnx FILE)')
@@ -206,6 +215,21 @@ def enable_visualization(cfg, args) -> None:
         vis['wait_time'] = args.wait_time
     if args.show_dir:
         vis['test_out_dir'] = args.show_dir
+    evaluator = cfg.get('test_evaluator')
+    if not args.oracle and not (isinstance(evaluator, dict) and evaluator.get('format_only')):
+        add_ground_truth_for_drawing(cfg)
+
+
+def add_ground_truth_for_drawing(cfg) -> None:
+    """Load the test images' boxes after every test transform, so that the pictures show the
+    ground truth (in image coordinates, untouched by padding or resizing) beside the prediction.
+    Pipelines of other shapes (test-time augmentation, concatenated datasets) are left alone."""
+    pipeline = cfg.test_dataloader.get('dataset', {}).get('pipeline')
+    if not isinstance(pipeline, list) or not pipeline or \
+            pipeline[-1].get('type', '').split('.')[-1] != 'PackDetInputs':
+        return
+    if not any(t.get('type', '').split('.')[-1] == 'LoadAnnotations' for t in pipeline):
+        pipeline.insert(len(pipeline) - 1, dict(type='LoadAnnotations', with_bbox=True))
 
 
 def use_onnxruntime(cfg, onnx_file: str) -> None:
@@ -266,6 +290,12 @@ def main(argv=None) -> None:
     setup_cpu_distributed(cfg, args.launcher)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if args.precision != 'fp32':
+        from mmcenternet.models.utils import set_inference_precision
+        try:
+            set_inference_precision(runner.model, args.precision)
+        except ValueError as exc:
+            raise UserError(f'--precision {args.precision}: {exc}') from None
     if args.out is not None:
         if is_pose_config(cfg):
             from mmengine.evaluator import DumpResults

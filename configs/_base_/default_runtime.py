@@ -12,6 +12,9 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='DetVisualizationHook'))
 
+# Writes <work_dir>/curves.png (losses, validation AP) after each validation and at the end.
+custom_hooks = [dict(type='CenterNetCurvesHook')]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

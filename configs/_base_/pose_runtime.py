@@ -14,6 +14,9 @@ default_hooks = dict(
 # in mmpose.visualization, which imports torchvision (absent on CPU-only installs; see
 # mmcenternet/compat.py). Predictions can be drawn from `tools/test.py --out` files.
 
+# Writes <work_dir>/curves.png (losses, validation AP) after each validation and at the end.
+custom_hooks = [dict(type='CenterNetCurvesHook')]
+
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

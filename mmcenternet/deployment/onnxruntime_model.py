@@ -88,6 +88,10 @@ class OnnxRuntimeNetwork(nn.Module):
 
     def _validate(self, expected: dict, what: str) -> None:
         name = self.onnx_file
+        if not self.meta:
+            raise UserError(f'{name} has no mmcenternet metadata (architecture signature, '
+                            'padding rule, outputs): use a file written by '
+                            'tools/deployment/export_onnx.py or quantize_onnx.py')
         if self.meta.get('outputs') == 'decoded':
             raise UserError(f'{name} was exported with --with-decoder (it returns detections); '
                             'the onnxruntime backend needs the raw maps: export it without '

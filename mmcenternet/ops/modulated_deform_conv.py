@@ -340,8 +340,16 @@ def modulated_deform_conv2d_fast(x: Tensor,
                          f'an output of {(n, o, ho, wo)} with {taps} sampling points')
     dtype = offset.dtype
     x, weight, mask = x.to(dtype), weight.to(dtype), mask.to(dtype)
-    index, wts = sampling_table(offset, mask, (h, w), (kh, kw), stride, padding, dilation,
-                                deform_groups)
+    if dtype in (torch.bfloat16, torch.float16):
+        # Half-precision sampling positions would be off by up to half a pixel on large maps
+        # (8 or 11 significant bits for row + offset): the table is built in float32 and only
+        # its weights are rounded, for the half-precision products and gathers.
+        index, wts = sampling_table(offset.float(), mask.float(), (h, w), (kh, kw), stride,
+                                    padding, dilation, deform_groups)
+        wts = wts.to(dtype)
+    else:
+        index, wts = sampling_table(offset, mask, (h, w), (kh, kw), stride, padding, dilation,
+                                    deform_groups)
     tensors = (x, offset, mask, weight, bias)
     if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
         proj = tap_projection(x, weight, deform_groups)

@@ -246,3 +246,25 @@ def test_autocast_runs_in_the_offsets_dtype(dtype):
             out = layer(x)
     assert out.dtype == dtype
     assert rel_err(out.float(), ref) < 2e-2
+
+
+def test_bfloat16_keeps_the_sampling_positions_in_float32():
+    """A bf16 layer (autocast) samples where the fp32 one does: on a 300-pixel-wide map, bf16
+    positions (8 significant bits) would be off by up to a pixel; only the products are bf16."""
+    inputs, conf = make_inputs(1, 8, 8, 6, 300, offset_std=0.7, seed=3)
+    stride, padding, dilation, dg = conf
+    ref = modulated_deform_conv2d_fast(*inputs, stride, padding, dilation, dg)
+    half = [t.to(torch.bfloat16) for t in inputs]
+    out = modulated_deform_conv2d_fast(*half, stride, padding, dilation, dg)
+    assert out.dtype == torch.bfloat16
+    assert rel_err(out.float(), ref) < 3e-2
+    # the same products with positions rounded to bf16 first: clearly worse at the right edge
+    x, offset, mask, weight, bias = half
+    grid_x = torch.arange(300, dtype=torch.float32).view(1, 1, 1, 300)
+    rounded = ((offset.float()[:, 1::2] + grid_x).to(torch.bfloat16).float() - grid_x)
+    off_rounded = offset.float().clone()
+    off_rounded[:, 1::2] = rounded
+    worse = modulated_deform_conv2d_fast(*[t.float() for t in (x, )], off_rounded,
+                                         mask.float(), weight.float(), bias.float(), stride,
+                                         padding, dilation, dg)
+    assert rel_err(worse, ref) > 2 * rel_err(out.float(), ref)

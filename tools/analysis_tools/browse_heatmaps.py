@@ -7,8 +7,9 @@ For each chosen image of a detection config's dataset the tool writes
   the ground-truth centre heatmap that the loss uses (maximum over classes, coloured) and the
   ground-truth boxes with their class names; and, with ``--checkpoint``,
 * ``<split>_<index>_<name>_pred.png``: the test-pipeline input twice, on the left with the
-  ground-truth heatmap, on the right with the predicted one (sigmoid, maximum over classes) and
-  the predicted boxes with score >= ``--score-thr``.
+  ground-truth heatmap, on the right with the predicted one (sigmoid, maximum over classes), its
+  peaks (crosses: 3x3 local maxima >= ``--score-thr``, the cells the decoder keeps) and the
+  predicted boxes with score >= ``--score-thr`` (one per object, as the other drawing tools).
 
 It also prints a line per image with the numbers to check first when a model learns nothing
 (the original author's advice for "AP = 0" was to look at exactly these maps): how many objects
@@ -39,6 +40,7 @@ from mmengine.config import DictAction  # noqa: E402
 
 from mmcenternet.utils.cli import UserError, is_pose_config, load_config, run_cli  # noqa: E402
 from mmcenternet.utils.config_checks import check_data_paths  # noqa: E402
+from mmcenternet.visualization.det_drawing import draw_detections, label_scale  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -65,13 +67,6 @@ def parse_args(argv=None):
 
 
 # ----------------------------------------------------------------------------- drawing
-def colour_of(label: int) -> Tuple[int, int, int]:
-    """A fixed, well-separated BGR colour per class."""
-    hue = int((label * 47) % 180)
-    hsv = np.uint8([[[hue, 220, 255]]])
-    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
-
-
 def overlay_heatmap(img: np.ndarray, heat: np.ndarray) -> np.ndarray:
     """Blend a [0, 1] heatmap (any size) onto a BGR image, opaque where the heat is high."""
     h, w = img.shape[:2]
@@ -82,39 +77,48 @@ def overlay_heatmap(img: np.ndarray, heat: np.ndarray) -> np.ndarray:
     return (img * (1 - alpha) + colour * alpha).astype(np.uint8)
 
 
-def draw_boxes(img: np.ndarray, boxes: np.ndarray, labels: Sequence[int],
-               classes: Sequence[str], scores: Optional[Sequence[float]] = None,
-               factor: float = 1.0) -> None:
-    """Boxes (corners in either order) with class names (and scores), in place."""
-    for i, (box, label) in enumerate(zip(boxes, labels)):
-        x1, x2 = sorted((float(box[0]), float(box[2])))
-        y1, y2 = sorted((float(box[1]), float(box[3])))
-        p1 = (int(round(x1 * factor)), int(round(y1 * factor)))
-        p2 = (int(round(x2 * factor)), int(round(y2 * factor)))
-        colour = colour_of(int(label))
-        cv2.rectangle(img, p1, p2, colour, 2)
-        name = classes[int(label)] if int(label) < len(classes) else str(int(label))
-        text = name if scores is None else f'{name} {float(scores[i]):.2f}'
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
-        ty = max(p1[1], th + 4)
-        cv2.rectangle(img, (p1[0], ty - th - 4), (p1[0] + tw + 2, ty), colour, -1)
-        cv2.putText(img, text, (p1[0] + 1, ty - 3), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
-                    cv2.LINE_AA)
+def heat_peaks(heat: np.ndarray, thr: float) -> np.ndarray:
+    """(K, 2) ``x, y`` cells that are 3x3 local maxima of ``heat`` (H, W) with value >= thr,
+    the peaks the decoder keeps (its max-pool test, over the class maximum here)."""
+    pooled = cv2.dilate(heat.astype(np.float32), np.ones((3, 3), np.uint8))
+    ys, xs = np.nonzero((heat >= pooled) & (heat >= thr))
+    return np.stack([xs, ys], 1)
+
+
+def mark_peaks(img: np.ndarray, heat: np.ndarray, thr: float) -> int:
+    """Draw a white-rimmed cross on each peak of ``heat`` (cells spread over ``img``), in place;
+    returns how many were marked."""
+    h, w = img.shape[:2]
+    cell_w, cell_h = w / heat.shape[1], h / heat.shape[0]
+    peaks = heat_peaks(heat, thr)
+    size = max(int(min(cell_w, cell_h) * 1.5), 5)
+    for x, y in peaks:
+        centre = (int((x + 0.5) * cell_w), int((y + 0.5) * cell_h))
+        cv2.drawMarker(img, centre, (255, 255, 255), cv2.MARKER_CROSS, size + 2, 4)
+        cv2.drawMarker(img, centre, (0, 0, 0), cv2.MARKER_CROSS, size, 2)
+    return len(peaks)
 
 
 def titled(img: np.ndarray, title: str) -> np.ndarray:
-    bar = np.full((22, img.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, title, (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
+    scale = label_scale(*img.shape[:2])
+    (_, th), base = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    bar = np.full((th + base + 10, img.shape[1], 3), 255, np.uint8)
+    cv2.putText(bar, title, (4, th + 5), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1,
+                cv2.LINE_AA)
     return np.vstack([bar, img])
 
 
 def panel(img: np.ndarray, heat: np.ndarray, boxes, labels, classes, title: str,
-          draw_size: int, scores=None) -> np.ndarray:
+          draw_size: int, scores=None, peak_thr: Optional[float] = None) -> np.ndarray:
+    """The image enlarged, the heatmap over it, its peaks (``peak_thr``) and the boxes."""
     h, w = img.shape[:2]
     factor = max(int(math.ceil(draw_size / max(h, w))), 1) if draw_size else 1
     big = cv2.resize(img, (w * factor, h * factor), interpolation=cv2.INTER_LINEAR)
     big = overlay_heatmap(big, heat)
-    draw_boxes(big, boxes, labels, classes, scores, factor)
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4) * factor
+    big = draw_detections(big, boxes, scores, labels, score_thr=-1.0, classes=classes)
+    if peak_thr is not None:
+        mark_peaks(big, heat, peak_thr)
     return titled(big, title)
 
 
@@ -239,9 +243,11 @@ def main(argv=None) -> None:
             keep = pscores >= args.score_thr
             left = panel(timg, theat, tboxes, tlabels, browser.classes,
                          f'test input: GT heatmap, {len(tboxes)} boxes', args.draw_size)
+            npeaks = len(heat_peaks(pheat, args.score_thr))
             right = panel(timg, pheat, pboxes[keep], plabels[keep], browser.classes,
-                          f'predicted heatmap (max {pheat.max():.2f}), {int(keep.sum())} '
-                          f'boxes >= {args.score_thr:g}', args.draw_size, pscores[keep])
+                          f'predicted heatmap (max {pheat.max():.2f}), {npeaks} peak(s) + '
+                          f'>= {args.score_thr:g}', args.draw_size, pscores[keep],
+                          peak_thr=args.score_thr)
             pred_png = osp.join(args.out_dir, stem + '_pred.png')
             cv2.imwrite(pred_png, np.hstack([left, np.full((left.shape[0], 6, 3), 255,
                                                            np.uint8), right]))

@@ -2,17 +2,20 @@
 """Detect objects (or persons and their joints) in an image or a folder of images and save the
 drawn results as PNG files.
 
-Detection configs: boxes with their class names and scores (those at or above ``--score-thr``);
-the predictions come from mmdet's ``inference_detector``, exactly as ``tools/test.py`` computes
-them. Pose configs: every person scoring at least ``--score-thr`` with its box, score, skeleton
-and joints; the predictions come from the config's test path (flip test as configured), as in
+Detection configs: one box per object with its class name and score (detections at or above
+``--score-thr``; where CenterNet puts several classes on one object the best is drawn and the
+others are printed); with ``--ann-file`` the ground truth is drawn beside the prediction. The
+predictions come from mmdet's ``inference_detector``, exactly as ``tools/test.py`` computes them.
+Pose configs: every person scoring at least ``--score-thr`` with its box, score, skeleton and
+joints; the predictions come from the config's test path (flip test as configured), as in
 ``tools/test.py``.
 
 Examples:
     python tools/misc/image_demo.py data/demo/val/val_00000.png \\
         configs/demo/ctdet_r18_shapes.py work_dirs/demo/epoch_96.pth
     python tools/misc/image_demo.py data/demo/val configs/demo/ctdet_r18_shapes.py \\
-        work_dirs/demo/epoch_96.pth --out-dir work_dirs/demo/predictions --max-images 8
+        work_dirs/demo/epoch_96.pth --out-dir work_dirs/demo/predictions --max-images 8 \\
+        --ann-file data/demo/annotations/val.json
     python tools/misc/image_demo.py photos/ configs/centernet/dla34_2x_coco.py dla34_2x.pth \\
         --score-thr 0.3 --device cuda
     python tools/misc/image_demo.py photos/ configs/centernet/dla34_2x_coco.py \\
@@ -25,7 +28,6 @@ import math
 import os
 import os.path as osp
 import sys
-import warnings
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -58,6 +60,12 @@ def parse_args(argv=None):
     parser.add_argument('--draw-size', type=int, default=480,
                         help='draw small images enlarged by a whole factor until their longer '
                         'side reaches this many pixels (the labels stay legible); 0: never')
+    parser.add_argument('--ann-file',
+                        help='COCO-format annotations of the images: their ground truth is '
+                        'drawn beside the prediction (images are matched by file name)')
+    parser.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32',
+                        help='PyTorch backend: backbone and neck in bfloat16 / float16 (heads '
+                        'and decoding stay float32)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     args = parser.parse_args(argv)
@@ -66,6 +74,9 @@ def parse_args(argv=None):
         parser.error('--backend onnxruntime needs --onnx FILE')
     if args.backend == 'pytorch' and not args.checkpoint:
         parser.error('the following arguments are required: checkpoint (or --onnx FILE)')
+    if args.backend == 'onnxruntime' and args.precision != 'fp32':
+        parser.error('--precision applies to the PyTorch backend; quantise the ONNX file for '
+                     'onnxruntime (tools/deployment/quantize_onnx.py)')
     return args
 
 
@@ -82,33 +93,27 @@ def list_images(path: str, max_images=None):
     return files[:max_images] if max_images else files
 
 
-def build_visualizer(model):
-    """The config's visualizer (boxes in either corner order) with the model's class names."""
+def build_visualizer(model, draw_size: int = 480):
+    """The config's visualizer (one box per object, legible labels) with the model's classes."""
     from mmdet.registry import VISUALIZERS
     from mmengine.config import ConfigDict
     vis_cfg = ConfigDict(model.cfg.get('visualizer') or dict(type='CenterNetDetVisualizer'))
     vis_cfg.pop('vis_backends', None)  # draw into files given explicitly, no backend folders
     vis_cfg.name = f'image_demo_{id(model)}'
+    if vis_cfg.type in ('CenterNetDetVisualizer', 'mmcenternet.CenterNetDetVisualizer'):
+        vis_cfg.min_draw_size = draw_size
     visualizer = VISUALIZERS.build(vis_cfg)
     visualizer.dataset_meta = model.dataset_meta
     return visualizer
 
 
-def enlarge_for_drawing(img, result, draw_size: int):
-    """Copies of image and result enlarged by a whole factor (the result is left untouched)."""
-    import cv2
-    h, w = img.shape[:2]
-    factor = max(int(math.ceil(draw_size / max(h, w))), 1) if draw_size else 1
-    drawn = result.clone()
-    bboxes = result.pred_instances.bboxes * factor
-    # Parts of boxes beyond the image are cut at its edge for drawing only: matplotlib would
-    # otherwise widen the canvas and shrink the picture.
-    bboxes[:, 0::2] = bboxes[:, 0::2].clamp(0, w * factor - 1)
-    bboxes[:, 1::2] = bboxes[:, 1::2].clamp(0, h * factor - 1)
-    drawn.pred_instances.bboxes = bboxes
-    if factor > 1:
-        img = cv2.resize(img, (w * factor, h * factor), interpolation=cv2.INTER_LINEAR)
-    return img, drawn
+def apply_precision(model, precision: str) -> None:
+    if precision != 'fp32':
+        from mmcenternet.models.utils import set_inference_precision
+        try:
+            set_inference_precision(model, precision)
+        except ValueError as exc:
+            raise UserError(f'--precision {precision}: {exc}') from None
 
 
 def draw_poses(args, files) -> None:
@@ -124,6 +129,7 @@ def draw_poses(args, files) -> None:
     model = load_pose_estimator(args.config, args.checkpoint, device=args.device,
                                 cfg_options=args.cfg_options,
                                 onnx_file=args.onnx if args.backend == 'onnxruntime' else None)
+    apply_precision(model, args.precision)
     os.makedirs(args.out_dir, exist_ok=True)
     for path in files:
         img = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -153,34 +159,44 @@ def main(argv=None) -> None:
         return draw_poses(args, files)
 
     import mmcv
+    import torch
     from mmdet.apis import inference_detector
+    from mmengine.structures import InstanceData
 
     from mmcenternet.apis import load_detector
+    from mmcenternet.datasets import coco_boxes_by_file
+    from mmcenternet.visualization.det_drawing import describe_groups, group_detections
     model = load_detector(args.config, args.checkpoint, device=args.device,
                           cfg_options=args.cfg_options,
                           onnx_file=args.onnx if args.backend == 'onnxruntime' else None)
-    visualizer = build_visualizer(model)
+    apply_precision(model, args.precision)
+    visualizer = build_visualizer(model, args.draw_size)
     classes = model.dataset_meta.get('classes', ())
+    truth = coco_boxes_by_file(args.ann_file, classes) if args.ann_file else {}
     os.makedirs(args.out_dir, exist_ok=True)
     for path in files:
         img = mmcv.imread(path)  # BGR
         if img is None:
             raise UserError(f'failed to load image {path}')
         result = inference_detector(model, img)
+        drawn = result.clone()
+        if osp.basename(path) in truth:
+            gt_boxes, gt_labels = truth[osp.basename(path)]
+            drawn.gt_instances = InstanceData(bboxes=torch.from_numpy(gt_boxes),
+                                              labels=torch.from_numpy(gt_labels))
         out_file = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + '.png')
-        big_img, drawn = enlarge_for_drawing(img, result, args.draw_size)
-        with warnings.catch_warnings():
-            warnings.filterwarnings('ignore', message='.*out of bounds.*')
-            visualizer.add_datasample(
-                osp.basename(path), mmcv.bgr2rgb(big_img), data_sample=drawn, draw_gt=False,
-                show=False, pred_score_thr=args.score_thr, out_file=out_file)
+        visualizer.add_datasample(
+            osp.basename(path), mmcv.bgr2rgb(img), data_sample=drawn, draw_gt=True,
+            show=False, pred_score_thr=args.score_thr, out_file=out_file)
         pred = result.pred_instances
-        keep = pred.scores >= args.score_thr
-        found = ', '.join(f'{classes[int(c)] if int(c) < len(classes) else int(c)} {float(s):.2f}'
-                          for c, s in zip(pred.labels[keep][:5], pred.scores[keep][:5]))
-        more = ' ...' if int(keep.sum()) > 5 else ''
-        print(f'{path}: {int(keep.sum())} detection(s) >= {args.score_thr:g}'
-              f'{" (" + found + more + ")" if found else ""} -> {out_file}')
+        keep = (pred.scores >= args.score_thr).cpu().numpy()
+        boxes, scores, labels = (pred.get(k).cpu().numpy()[keep]
+                                 for k in ('bboxes', 'scores', 'labels'))
+        objects = describe_groups(group_detections(boxes, scores, labels), scores, labels,
+                                  classes)
+        found = '; '.join(objects[:6]) + ('; ...' if len(objects) > 6 else '')
+        print(f'{path}: {len(objects)} object(s) >= {args.score_thr:g}'
+              f'{" (" + found + ")" if found else ""} -> {out_file}')
     print(f'drawn images: {osp.abspath(args.out_dir)}')
 
 

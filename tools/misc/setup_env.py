@@ -31,8 +31,11 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import time
+from collections import deque
 from pathlib import Path
+from typing import Callable, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = ROOT / 'requirements' / 'constraints.txt'
@@ -95,6 +98,54 @@ def log(msg: str) -> None:
     print(f'[setup] {msg}', flush=True)
 
 
+# ----------------------------------------------------------------------------- failures
+# What a failed pip run printed, mapped to the one thing that is missing and how to get it.
+NETWORK_SIGNS = ('Failed to establish a new connection', 'Temporary failure in name resolution',
+                 'Name or service not known', 'Network is unreachable', 'Connection refused',
+                 'Read timed out', 'ProxyError', 'SSLError', 'No matching distribution found',
+                 'Could not find a version that satisfies')
+COMPILER_SIGNS = ("command 'gcc' failed", "command 'g++' failed", "command 'c++' failed",
+                  "command 'cc' failed", "unable to execute 'gcc'", "unable to execute 'c++'",
+                  'Python.h: No such file', 'No CUDA runtime is found', 'error: command',
+                  "No such file or directory: 'c++'", "No such file or directory: 'gcc'")
+COMPILER_HOWTO = ('install a C/C++ compiler and the Python headers (Debian/Ubuntu: sudo apt-get '
+                  'install build-essential python3-dev; Fedora/RHEL: sudo dnf install gcc-c++ '
+                  'python3-devel; macOS: xcode-select --install)')
+
+
+def explain_pip_failure(output: str, what: str) -> str:
+    """One line saying why installing ``what`` failed and how to get it, from pip's output."""
+    head = f'[setup] could not install {what}'
+    if any(sign in output for sign in NETWORK_SIGNS):
+        return (f'{head}: it is not installed and pip could not download it (no network, or the '
+                'package index is unreachable). Connect to the network, or point pip at a '
+                'mirror or a folder of wheels (PIP_INDEX_URL=... or PIP_FIND_LINKS=/path), then '
+                'run the command again.')
+    if any(sign in output for sign in COMPILER_SIGNS):
+        return (f'{head}: it is built from source here and the build failed for want of a '
+                f'compiler or headers: {COMPILER_HOWTO}, then run the command again.')
+    last = [line.strip() for line in output.splitlines() if line.strip()]
+    return (f'{head}: pip failed ({last[-1] if last else "no output"}); the lines above say '
+            'more.')
+
+
+def missing_compiler(which: Callable[[str], Optional[str]] = shutil.which,
+                     include_dir: Optional[str] = None) -> Optional[str]:
+    """What a source build lacks (a C++ compiler, Python.h), or None when nothing is missing."""
+    compilers = [os.environ.get('CXX', ''), 'c++', 'g++', 'clang++']
+    if not any(which(c) for c in compilers if c):
+        return 'a C++ compiler (g++ or clang++)'
+    include = include_dir or sysconfig.get_paths()['include']
+    if not (Path(include) / 'Python.h').is_file():
+        return f'the Python development headers ({Path(include) / "Python.h"} is missing)'
+    return None
+
+
+def wheel_cache_root() -> Path:
+    return Path(os.environ.get('MMCENTERNET_WHEEL_CACHE',
+                               Path.home() / '.cache' / 'mmcenternet' / 'wheels'))
+
+
 def read_pins() -> dict:
     """Return ``{name: version}`` for every ``name==version`` line of the constraints file."""
     pins = {}
@@ -134,16 +185,27 @@ class Env:
         return json.loads(res.stdout.strip().splitlines()[-1])
 
     def pip(self, *args, quiet=False, env=None, check=True) -> int:
+        """Run pip, showing its output; on failure (``check``) stop with one line that says
+        what is missing and how to get it (:func:`explain_pip_failure`)."""
         cmd = [str(self.python), '-m', 'pip', *args]
         if quiet:
             cmd.insert(3, '-q')
         log('$ ' + ' '.join(cmd[2:]))
         full_env = dict(os.environ)
         full_env.update(env or {})
-        res = subprocess.run(cmd, env=full_env)
-        if check and res.returncode != 0:
-            raise SystemExit(f'[setup] command failed ({res.returncode}): {" ".join(cmd)}')
-        return res.returncode
+        tail: deque = deque(maxlen=300)
+        proc = subprocess.Popen(cmd, env=full_env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            tail.append(line)
+            print(line, end='', flush=True)
+        code = proc.wait()
+        if check and code != 0:
+            names = [a for a in args[1:] if not a.startswith('-') and a != str(CONSTRAINTS)
+                     and '://' not in a]
+            raise SystemExit(explain_pip_failure(''.join(tail), ' '.join(names) or 'packages'))
+        return code
 
 
 def has_nvidia_gpu() -> bool:
@@ -232,10 +294,15 @@ def ensure_mmcv(env: Env, state: dict, pins: dict) -> bool:
                                               or os.environ.get('FORCE_CUDA') == '1')
     flavour = f'cu{state["torch_cuda"].replace(".", "")}' if cuda else 'cpu'
     tag = f'mmcv-{ver}-torch{state["torch"].split("+")[0]}-{flavour}-py{state["python"]}'
-    cache = Path(os.environ.get('MMCENTERNET_WHEEL_CACHE',
-                                Path.home() / '.cache' / 'mmcenternet' / 'wheels')) / tag
+    cache = wheel_cache_root() / tag
     wheels = sorted(cache.glob('mmcv-*.whl')) if cache.is_dir() else []
     if not wheels:
+        lacking = missing_compiler()
+        if lacking:
+            raise SystemExit(f'[setup] mmcv {ver} must be built from source here (PyPI has no '
+                             f'wheel for this torch) and {lacking} is missing: '
+                             f'{COMPILER_HOWTO}; or put a built mmcv wheel in {cache}. Then '
+                             'run the command again.')
         build_env = {'MMCV_WITH_OPS': '1'}
         if cuda:
             build_env['FORCE_CUDA'] = '1'
@@ -295,6 +362,21 @@ def ensure_deploy(env: Env, state: dict) -> bool:
     return True
 
 
+def preflight(state: dict, pins: dict) -> None:
+    """Stop before installing anything when a source build is due and cannot succeed."""
+    builds = []
+    cached = wheel_cache_root().glob(f'mmcv-{pins["mmcv"]}-*/*.whl')
+    if not mmcv_ok(state, pins) and not any(cached):
+        builds.append(f'mmcv {pins["mmcv"]}')
+    if state.get('xtcocotools') is None or not state.get('xtcocotools_import'):
+        builds.append('xtcocotools')
+    lacking = missing_compiler() if builds else None
+    if lacking:
+        raise SystemExit(f'[setup] {" and ".join(builds)} must be built from source on this '
+                         f'machine and {lacking} is missing: {COMPILER_HOWTO}. Then run the '
+                         'command again.')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--venv', default=str(ROOT / '.venv'))
@@ -304,6 +386,7 @@ def main() -> None:
     env = Env(Path(args.venv).resolve())
     env.create()
     state = env.probe()
+    preflight(state, pins)
     steps = [
         lambda s: ensure_build_tools(env, s),
         lambda s: ensure_torch(env, s, pins),

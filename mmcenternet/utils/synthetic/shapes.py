@@ -37,6 +37,25 @@ def _background(rng: np.random.RandomState, h: int, w: int) -> np.ndarray:
     return img
 
 
+# Hue (OpenCV's 0-180 scale) of each class's colour family in the ``class_colours`` style:
+# red rectangles, green ellipses, blue triangles, yellow crosses.
+CLASS_HUES = (0, 60, 120, 28)
+
+
+def _class_colour(rng: np.random.RandomState, cls: int) -> tuple:
+    """A saturated BGR colour near class ``cls``'s hue (:data:`CLASS_HUES`)."""
+    hue = (CLASS_HUES[cls % len(CLASS_HUES)] + rng.randint(-8, 9)) % 180
+    hsv = np.array([[[hue, rng.randint(170, 256), rng.randint(170, 256)]]], np.uint8)
+    return tuple(int(c) for c in cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0])
+
+
+def _grey_background(rng: np.random.RandomState, h: int, w: int) -> np.ndarray:
+    """The textured background of :func:`_background` with its colour taken out."""
+    img = _background(rng, h, w)
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor((grey * 0.7).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
 def _contrasting_colour(rng: np.random.RandomState, bg_mean: np.ndarray) -> tuple:
     """A random colour that differs clearly from the background's mean colour."""
     colour = rng.randint(0, 256, 3)
@@ -124,7 +143,10 @@ def make_shapes_dataset(out_dir: str,
                         empty_fraction: float = 0.1,
                         seed: int = 0,
                         split: str = 'train',
-                        max_overlap: float = 0.25) -> Dict[str, str]:
+                        max_overlap: float = 0.25,
+                        class_colours: bool = False,
+                        inside: bool = False,
+                        size_range: Sequence[float] = (0.15, 0.5)) -> Dict[str, str]:
     """Write ``<out_dir>/<split>/*.png`` and ``<out_dir>/annotations/<split>.json``.
 
     Args:
@@ -137,6 +159,11 @@ def make_shapes_dataset(out_dir: str,
         split: Sub-folder and annotation file name.
         max_overlap: Largest share of the smaller of two shapes that the other may cover (a
             shape is placed elsewhere, or left out, rather than hidden under another).
+        class_colours: Draw each class in its own colour family (:data:`CLASS_HUES`) on a grey
+            texture, so that colour and outline both tell the class; otherwise any colour that
+            stands out from a coloured texture.
+        inside: Keep every shape wholly inside the image (no shape cut by the border).
+        size_range: Shape size (square root of the box area) as a fraction of the shorter side.
 
     Returns:
         Paths ``{'root', 'ann_file', 'img_dir'}``.
@@ -145,7 +172,7 @@ def make_shapes_dataset(out_dir: str,
     w, h = int(img_size[0]), int(img_size[1])
     out = CocoSplitWriter(out_dir, split)
     for i in range(num_images):
-        img = _background(rng, h, w)
+        img = _grey_background(rng, h, w) if class_colours else _background(rng, h, w)
         bg_mean = img.reshape(-1, 3).mean(0)
         n = 0 if rng.rand() < empty_fraction else rng.randint(1, max_objects + 1)
         placed: List[List[float]] = []
@@ -153,11 +180,15 @@ def make_shapes_dataset(out_dir: str,
             cls = rng.randint(len(SHAPE_CLASSES))
             box = None
             for _try in range(20):
-                side = rng.uniform(0.15, 0.5) * min(w, h)
+                side = rng.uniform(*size_range) * min(w, h)
                 aspect = np.exp(rng.uniform(-0.7, 0.7))
                 bw, bh = side * np.sqrt(aspect), side / np.sqrt(aspect)
-                # Centres may lie near the border so that some shapes are cut by it.
-                cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+                if inside:
+                    bw, bh = min(bw, w - 3.0), min(bh, h - 3.0)
+                    cx = rng.uniform(bw / 2 + 1, w - 2 - bw / 2)
+                    cy = rng.uniform(bh / 2 + 1, h - 2 - bh / 2)
+                else:  # centres may lie near the border so that some shapes are cut by it
+                    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
                 cand = [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2]
                 if all(_overlap(cand, other) < max_overlap for other in placed):
                     box = cand
@@ -165,7 +196,8 @@ def make_shapes_dataset(out_dir: str,
             if box is None:  # no free place left in this image
                 continue
             placed.append(box)
-            _draw_shape(img, cls, box, _contrasting_colour(rng, bg_mean))
+            colour = _class_colour(rng, cls) if class_colours else _contrasting_colour(rng, bg_mean)
+            _draw_shape(img, cls, box, colour)
             x1, y1 = max(box[0], 0.0), max(box[1], 0.0)
             x2, y2 = min(box[2], w - 1.0), min(box[3], h - 1.0)
             if x2 - x1 < 2 or y2 - y1 < 2:

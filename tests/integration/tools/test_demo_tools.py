@@ -40,14 +40,45 @@ def demo(tmp_path_factory):
 @pytest.mark.slow
 def test_demo_steps(demo):
     out = demo['out']
-    for step in ('1/4 demo data', '2/4 training', '3/4 evaluating', '4/4 drawing'):
+    for step in ('1/5 demo data', '2/5 training', '3/5 evaluating', '4/5 drawing',
+                 '5/5 the predicted centre heat map'):
         assert f'==> {step}' in out
     assert re.search(r'epoch +1/1 +loss [\d.]+ \(heatmap', out)
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]' in out
     assert re.search(r'bbox AP [\d.]+, AP50 [\d.]+', out)
     pictures = osp.join(demo['work'], 'predictions')
-    assert f'pictures of the predictions: {pictures}' in out
+    assert f'predictions beside the ground truth: {pictures}' in out
     assert sorted(os.listdir(pictures)) == [f'val_{i:05d}.png' for i in range(4)]
+    # ground truth beside the prediction: two panels of the enlarged 128x128 image
+    assert cv2.imread(osp.join(pictures, 'val_00000.png')).shape == (512, 1024, 3)
+    heat = osp.join(demo['work'], 'heatmap', 'test_0_val_00000_pred.png')
+    assert f'predicted heat map with its peaks: {heat}' in out and osp.isfile(heat)
+    curves = osp.join(demo['work'], 'curves.png')
+    assert f'loss and validation AP curves: {curves}' in out
+    assert cv2.imread(curves).shape[1] > 600
+    # what next: own data, a converted original checkpoint, ONNX export
+    for command in ('python tools/train.py configs/my_data/', 'centernet2mmcenternet.py',
+                    'python tools/test.py configs/centernet/dla34_2x_coco.py',
+                    'python tools/deployment/export_onnx.py'):
+        assert command in out
+
+
+@pytest.mark.slow
+def test_pose_demo_steps(tmp_path):
+    """``make demo-pose``: stick figures, training, the keypoint AP table, skeletons."""
+    data, work = str(tmp_path / 'data'), str(tmp_path / 'work')
+    out = run('tools/misc/demo.py', '--task', 'pose', '--epochs', '1', '--num-images', '8',
+              '--data-root', data, '--work-dir', work, '--num-pictures', '2').stdout
+    for step in ('1/4 demo data', '2/4 training', '3/4 evaluating', '4/4 drawing the persons'):
+        assert f'==> {step}' in out
+    assert osp.isfile(osp.join(data, 'annotations', 'person_keypoints_val.json'))
+    assert re.search(r'epoch +1/1 +loss [\d.]+ \(heatmap', out)
+    assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets= 20 ]' in out
+    assert re.search(r'keypoint AP [\d.]+, AP50 [\d.]+', out)
+    pictures = osp.join(work, 'predictions')
+    assert f'skeletons: {pictures}' in out
+    assert sorted(os.listdir(pictures)) == ['val_00000.png', 'val_00001.png']
+    assert f'loss and validation AP curves: {osp.join(work, "curves.png")}' in out
 
 
 @pytest.mark.slow
@@ -102,7 +133,7 @@ def test_browse_heatmaps(demo, tmp_path):
     gt = cv2.imread(osp.join(out_dir, names[0]))
     assert gt.shape[1] == 512  # the 128x128 train input drawn 4x larger
     pred = cv2.imread(osp.join(out_dir, names[1]))
-    assert pred.shape[1] > 2 * 512  # two panels of the 192x160 test input
+    assert pred.shape[1] > 2 * 512  # two panels of the 128x128 test input
 
     proc = run('tools/analysis_tools/browse_heatmaps.py', CONFIG, '--split', 'test', '--index',
                '2', '--out-dir', out_dir, *cfg_opts)
