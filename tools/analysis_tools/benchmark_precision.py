@@ -172,12 +172,10 @@ def build_paths(config: str, args, folder: str, calib: List[str]) -> Dict[str, o
     ckpt = osp.join(osp.dirname(config), 'final.pth')
     cfg = Config.fromfile(config)
     paths: Dict[str, object] = {}
-    for label, dcn in ((BASE, dict(type='DCNv2')), (REFERENCE, None),
-                       ('PyTorch bf16, fast DCN', None)):
-        options = {}
-        if dcn is not None:
-            options['model.neck.dcn_cfg'] = dict(cfg.model.neck.dcn_cfg, **dcn)
-        model = load_detector(config, ckpt, device='cpu', cfg_options=options)
+    for label, impl in ((BASE, 'mmcv'), (REFERENCE, 'auto'), ('PyTorch bf16, fast DCN', 'auto')):
+        # DCNv2Fast with impl='mmcv' is mmcv's op (same weights); 'auto' is the fast one on CPU
+        model = load_detector(config, ckpt, device='cpu',
+                              cfg_options={'model.neck.dcn_cfg.impl': impl})
         if 'bf16' in label:
             set_inference_precision(model, 'bf16')
         paths[label] = Path(cfg, model, label)
@@ -203,7 +201,7 @@ def build_paths(config: str, args, folder: str, calib: List[str]) -> Dict[str, o
 
 
 # ----------------------------------------------------------------------------- accuracy
-def accuracy(paths: Dict[str, object], cfg, val_images: List[str]) -> Dict[str, dict]:
+def accuracy(paths: Dict[str, object], cfg, val_images: List[tuple]) -> Dict[str, dict]:
     """COCO bbox AP and top-100 peak agreement with the float32 reference, per path."""
     from mmengine.evaluator import Evaluator
     from mmengine.registry import init_default_scope
@@ -218,8 +216,9 @@ def accuracy(paths: Dict[str, object], cfg, val_images: List[str]) -> Dict[str, 
         evaluator.dataset_meta = dict(classes=cfg.metainfo['classes'])
         agree = []
         with torch.no_grad():
-            for i, img in enumerate(val_images):
+            for i, (img, img_id) in enumerate(val_images):
                 data = path.pre(img)
+                data['data_samples'][0].set_metainfo(dict(img_id=img_id))
                 outs = path.network(data)
                 peaks = path.peaks(outs)
                 if label == REFERENCE:
@@ -267,7 +266,8 @@ def main(argv=None) -> None:
     data = osp.abspath(osp.join(args.work_dir, 'data'))
     make_data(data, args.num_train, args.num_val)
     with open(osp.join(data, 'annotations', 'val.json')) as f:
-        val_images = [osp.join(data, 'val', im['file_name']) for im in json.load(f)['images']]
+        val_images = [(osp.join(data, 'val', im['file_name']), im['id'])
+                      for im in json.load(f)['images']]
     with open(osp.join(data, 'annotations', 'train.json')) as f:
         calib = [osp.join(data, 'train', im['file_name'])
                  for im in json.load(f)['images'][:args.num_calib]]

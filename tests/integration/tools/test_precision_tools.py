@@ -75,18 +75,18 @@ def test_quantize_tool_bad_input(trained, tmp_path):
     empty = tmp_path / 'empty'
     empty.mkdir()
     proc = run('tools/deployment/quantize_onnx.py', CONFIG, trained['fp32'],
-               str(tmp_path / 'x.onnx'), '--calib-dir', str(empty), expect_rc=1)
+               str(tmp_path / 'x.onnx'), '--calib-dir', str(empty), expect_rc=2)
     assert proc.stderr.strip().splitlines()[-1].startswith('error: no images')
     assert str(empty) in proc.stderr
     bad = tmp_path / 'bad'
     bad.mkdir()
     (bad / 'broken.png').write_bytes(b'not an image')
     proc = run('tools/deployment/quantize_onnx.py', CONFIG, trained['fp32'],
-               str(tmp_path / 'x.onnx'), '--calib-dir', str(bad), expect_rc=1)
+               str(tmp_path / 'x.onnx'), '--calib-dir', str(bad), expect_rc=2)
     assert 'broken.png' in proc.stderr and 'Traceback' not in proc.stderr
     proc = run('tools/deployment/quantize_onnx.py', 'configs/centernet/dla34_1x_coco.py',
                trained['fp32'], str(tmp_path / 'x.onnx'), '--calib-dir',
-               osp.join(trained['data'], 'val'), expect_rc=1)
+               osp.join(trained['data'], 'val'), expect_rc=2)
     assert 'does not match' in proc.stderr
 
 
