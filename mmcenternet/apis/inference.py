@@ -5,7 +5,7 @@ mmdet's own entry points work with every mmcenternet detection config and checkp
 
     from mmdet.apis import DetInferencer, inference_detector, init_detector
 
-    model = init_detector('configs/demo/ctdet_r18_shapes.py', 'work_dirs/demo/epoch_96.pth',
+    model = init_detector('configs/demo/ctdet_r18_shapes.py', 'work_dirs/demo/epoch_12.pth',
                           device='cpu')
     result = inference_detector(model, 'data/demo/val/val_00000.png')  # a DetDataSample
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from mmcenternet.utils.errors import DatasetFormatError
 
-__all__ = ['coco_boxes_by_file']
+__all__ = ['coco_boxes_by_file', 'coco_keypoints_by_file']
 
 
 def coco_boxes_by_file(ann_file: str, classes: Sequence[str]
@@ -51,4 +51,39 @@ def coco_boxes_by_file(ann_file: str, classes: Sequence[str]
     for image_id, name in images.items():
         rows = np.asarray(boxes[image_id], np.float32).reshape(-1, 5)
         out[name] = (rows[:, :4], rows[:, 4].astype(np.int64))
+    return out
+
+
+def coco_keypoints_by_file(ann_file: str) -> Dict[str, dict]:
+    """Persons of a COCO keypoints file, keyed by the image's file base name (for drawing).
+
+    Returns:
+        ``{file name: {'bboxes': (N, 4) x1 y1 x2 y2, 'keypoints': (N, K, 2),
+        'visible': (N, K) bool (COCO v > 0)}}``.
+    """
+    if not osp.isfile(ann_file):
+        raise DatasetFormatError(f'annotation file not found: {ann_file}')
+    try:
+        with open(ann_file) as f:
+            coco = json.load(f)
+        images = {im['id']: osp.basename(im['file_name']) for im in coco['images']}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise DatasetFormatError(f'{ann_file}: not a COCO keypoints file ({exc!r})') from None
+    persons: Dict[int, list] = {i: [] for i in images}
+    for ann in coco.get('annotations', []):
+        try:
+            x, y, w, h = (float(v) for v in ann['bbox'])
+            kps = np.asarray(ann['keypoints'], np.float32).reshape(-1, 3)
+            persons[ann['image_id']].append(((x, y, x + w, y + h), kps))
+        except (KeyError, ValueError, TypeError):
+            raise DatasetFormatError(f'{ann_file}: annotation {ann.get("id")} has a missing or '
+                                     'bad bbox, keypoints or image_id') from None
+    out = {}
+    for image_id, name in images.items():
+        rows = persons[image_id]
+        k = rows[0][1].shape[0] if rows else 0
+        out[name] = dict(
+            bboxes=np.asarray([r[0] for r in rows], np.float32).reshape(-1, 4),
+            keypoints=np.asarray([r[1][:, :2] for r in rows], np.float32).reshape(-1, k, 2),
+            visible=np.asarray([r[1][:, 2] > 0 for r in rows], bool).reshape(-1, k))
     return out

@@ -23,7 +23,7 @@ not depend on them).
 
 Examples:
     python tools/analysis_tools/benchmark_speed.py configs/demo/ctdet_r18_shapes.py \\
-        --checkpoint work_dirs/demo/epoch_96.pth
+        --checkpoint work_dirs/demo/epoch_12.pth
     python tools/analysis_tools/benchmark_speed.py configs/centernet/resdcn18_1x_coco.py \\
         --images data/coco/val2017 --num-images 50 --device cuda
     python tools/analysis_tools/benchmark_speed.py configs/centernet/dla34_2x_coco.py \\

@@ -18,7 +18,7 @@ reach the heatmap, its peak values, and the model's highest score.
 Examples:
     python tools/analysis_tools/browse_heatmaps.py configs/demo/ctdet_r18_shapes.py
     python tools/analysis_tools/browse_heatmaps.py configs/demo/ctdet_r18_shapes.py \\
-        --checkpoint work_dirs/demo/epoch_96.pth --split test --index 0 1 2
+        --checkpoint work_dirs/demo/epoch_12.pth --split test --index 0 1 2
     python tools/analysis_tools/browse_heatmaps.py my_config.py --index 5 --seed 1 \\
         --out-dir work_dirs/heatmaps
 """
@@ -245,7 +245,7 @@ def main(argv=None) -> None:
                          f'test input: GT heatmap, {len(tboxes)} boxes', args.draw_size)
             npeaks = len(heat_peaks(pheat, args.score_thr))
             right = panel(timg, pheat, pboxes[keep], plabels[keep], browser.classes,
-                          f'predicted heatmap (max {pheat.max():.2f}), {npeaks} peak(s) + '
+                          f'predicted heatmap (max {pheat.max():.2f}), {npeaks} peak(s) (+) '
                           f'>= {args.score_thr:g}', args.draw_size, pscores[keep],
                           peak_thr=args.score_thr)
             pred_png = osp.join(args.out_dir, stem + '_pred.png')

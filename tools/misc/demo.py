@@ -267,14 +267,13 @@ def main(argv=None) -> int:
              on_line=test, log_file=osp.join(REPO, work_dir, 'test.log'))
 
     what = 'the persons and skeletons' if pose else 'the predictions'
-    banner(f'4/{steps} drawing {what} (score >= {args.score_thr:g}) '
-           f'{"" if pose else "beside the ground truth "}on {args.num_pictures} validation '
-           'images')
+    banner(f'4/{steps} drawing {what} (score >= {args.score_thr:g}) beside the ground truth on '
+           f'{args.num_pictures} validation images')
     out_dir = osp.join(work_dir, 'predictions')
     run_step('pictures', [py, 'tools/misc/image_demo.py', osp.join(root, 'val'), config,
                           checkpoint, '--out-dir', out_dir, '--max-images',
                           str(args.num_pictures), '--score-thr', str(args.score_thr),
-                          *([] if pose else ['--ann-file', val_ann]),
+                          '--ann-file', val_ann,
                           '--cfg-options', *options])
 
     heat_files: List[str] = []
@@ -301,7 +300,7 @@ def main(argv=None) -> int:
     if test.ap is not None:
         summary.append(f'{task.label} {test.ap:.3f}, AP50 {test.ap50:.3f}')
     print('; '.join(summary))
-    print(f'{"skeletons" if pose else "predictions beside the ground truth"}: '
+    print(f'{"skeletons" if pose else "predictions"} beside the ground truth: '
           f'{osp.join(REPO, out_dir)}')
     pred_heat = [f for f in heat_files if f.endswith('_pred.png')] or heat_files
     if pred_heat:

@@ -12,9 +12,9 @@ joints; the predictions come from the config's test path (flip test as configure
 
 Examples:
     python tools/misc/image_demo.py data/demo/val/val_00000.png \\
-        configs/demo/ctdet_r18_shapes.py work_dirs/demo/epoch_96.pth
+        configs/demo/ctdet_r18_shapes.py work_dirs/demo/epoch_12.pth
     python tools/misc/image_demo.py data/demo/val configs/demo/ctdet_r18_shapes.py \\
-        work_dirs/demo/epoch_96.pth --out-dir work_dirs/demo/predictions --max-images 8 \\
+        work_dirs/demo/epoch_12.pth --out-dir work_dirs/demo/predictions --max-images 8 \\
         --ann-file data/demo/annotations/val.json
     python tools/misc/image_demo.py photos/ configs/centernet/dla34_2x_coco.py dla34_2x.pth \\
         --score-thr 0.3 --device cuda
@@ -61,8 +61,9 @@ def parse_args(argv=None):
                         help='draw small images enlarged by a whole factor until their longer '
                         'side reaches this many pixels (the labels stay legible); 0: never')
     parser.add_argument('--ann-file',
-                        help='COCO-format annotations of the images: their ground truth is '
-                        'drawn beside the prediction (images are matched by file name)')
+                        help='COCO-format annotations of the images (detection or keypoints): '
+                        'their ground truth is drawn beside the prediction (images are matched '
+                        'by file name)')
     parser.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32',
                         help='PyTorch backend: backbone and neck in bfloat16 / float16 (heads '
                         'and decoding stay float32)')
@@ -120,7 +121,12 @@ def draw_poses(args, files) -> None:
     """The pose branch of :func:`main`: persons, skeletons and joints into PNG files."""
     import cv2
 
+    from types import SimpleNamespace
+
+    import numpy as np
+
     from mmcenternet.apis import draw_pose, inference_pose, load_pose_estimator
+    from mmcenternet.datasets import coco_keypoints_by_file
     if args.backend == 'onnxruntime':
         from mmcenternet.deployment.utils import require
         require('onnxruntime')
@@ -130,6 +136,7 @@ def draw_poses(args, files) -> None:
                                 cfg_options=args.cfg_options,
                                 onnx_file=args.onnx if args.backend == 'onnxruntime' else None)
     apply_precision(model, args.precision)
+    truth = coco_keypoints_by_file(args.ann_file) if args.ann_file else {}
     os.makedirs(args.out_dir, exist_ok=True)
     for path in files:
         img = cv2.imread(path, cv2.IMREAD_COLOR)
@@ -139,8 +146,17 @@ def draw_poses(args, files) -> None:
         h, w = img.shape[:2]
         scale = max(int(math.ceil(args.draw_size / max(h, w))), 1) if args.draw_size else 1
         out_file = osp.join(args.out_dir, osp.splitext(osp.basename(path))[0] + '.png')
-        cv2.imwrite(out_file, draw_pose(img, pred, args.score_thr, meta=model.dataset_meta,
-                                        scale=scale))
+        drawn = draw_pose(img, pred, args.score_thr, meta=model.dataset_meta, scale=scale,
+                          caption='prediction' if truth else None)
+        if osp.basename(path) in truth:  # ground truth on the left, as for detection
+            gt = truth[osp.basename(path)]
+            persons = SimpleNamespace(bboxes=gt['bboxes'], keypoints=gt['keypoints'],
+                                      joint_visible=gt['visible'],
+                                      bbox_scores=np.ones(len(gt['bboxes'])))
+            left = draw_pose(img, persons, 0.0, meta=model.dataset_meta, scale=scale,
+                             caption='ground truth')
+            drawn = np.concatenate([left, drawn], axis=1)
+        cv2.imwrite(out_file, drawn)
         scores = [float(s) for s in pred.bbox_scores if s >= args.score_thr]
         found = ', '.join(f'{s:.2f}' for s in scores[:5]) + (' ...' if len(scores) > 5 else '')
         print(f'{path}: {len(scores)} person(s) >= {args.score_thr:g}'

@@ -5,6 +5,7 @@
 checkpoint then feeds the image demo, the heatmap browser, the speed tool and mmdet's inference
 APIs.
 """
+import glob
 import os
 import os.path as osp
 import re
@@ -76,8 +77,10 @@ def test_pose_demo_steps(tmp_path):
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets= 20 ]' in out
     assert re.search(r'keypoint AP [\d.]+, AP50 [\d.]+', out)
     pictures = osp.join(work, 'predictions')
-    assert f'skeletons: {pictures}' in out
+    assert f'skeletons beside the ground truth: {pictures}' in out
     assert sorted(os.listdir(pictures)) == ['val_00000.png', 'val_00001.png']
+    drawn = cv2.imread(osp.join(pictures, 'val_00000.png'))
+    assert drawn.shape == (512, 1024, 3)  # ground truth beside the prediction, 4x enlarged
     assert f'loss and validation AP curves: {osp.join(work, "curves.png")}' in out
 
 
@@ -102,7 +105,7 @@ def test_image_demo_file_and_folder(demo, tmp_path):
                      r'cross) 0\.\d\d', proc.stdout)
     assert f'drawn images: {out_dir}' in proc.stdout
     drawn = cv2.imread(osp.join(out_dir, 'val_00000.png'))
-    assert drawn.shape == (384, 480, 3)  # 160x128 drawn 3x larger (--draw-size 480)
+    assert drawn.shape == (512, 512, 3)  # 128x128 drawn 4x larger (--draw-size 480)
 
     one = osp.join(val, 'val_00003.png')
     run('tools/misc/image_demo.py', one, CONFIG, demo['ckpt'], '--out-dir', out_dir)
@@ -187,3 +190,16 @@ def test_mmdet_inference_apis(demo):
     assert torch.equal(same.pred_instances.scores, pred.scores)
     assert torch.equal(same.pred_instances.labels, pred.labels)
     assert sorted(timings) == ['dec', 'net', 'post', 'pre']
+
+
+@pytest.mark.slow
+def test_test_tool_show_dir_draws_ground_truth_beside(demo, tmp_path):
+    opts = ['--cfg-options'] + [f'{k}_dataloader.dataset.data_root={demo["data"]}/'
+                                for k in ('test', 'val')] + \
+        [f'test_evaluator.ann_file={demo["data"]}/annotations/val.json']
+    work = str(tmp_path / 'w')
+    run('tools/test.py', CONFIG, demo['ckpt'], '--work-dir', work, '--show-dir', 'vis', *opts)
+    drawn = sorted(glob.glob(osp.join(work, '*', 'vis', '*.png')))
+    assert [osp.basename(p) for p in drawn] == [f'val_{i:05d}.png' for i in range(4)]
+    # ground truth (left) beside the prediction, the 128x128 images drawn 4x larger
+    assert cv2.imread(drawn[0]).shape == (512, 1024, 3)
