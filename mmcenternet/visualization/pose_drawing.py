@@ -36,7 +36,7 @@ def draw_pose(img: np.ndarray, pred, score_thr: float = 0.3,
         skeleton: Joint index pairs to connect (default: ``meta['skeleton_links']``).
         meta: mmpose dataset meta (skeleton, keypoint and link colours).
         scale: Whole factor by which the picture is enlarged (the labels stay legible).
-        caption: Text in the top-left corner (e.g. ``'ground truth'``). Ground truth passes
+        caption: Text in the bottom-left corner (e.g. ``'ground truth'``). Ground truth passes
             ``pred`` with ``joint_visible`` (N, K): joints not labelled are left out.
 
     Returns:
@@ -72,10 +72,11 @@ def draw_pose(img: np.ndarray, pred, score_thr: float = 0.3,
             if visible[i, k]:
                 cv2.circle(out, tuple(p), 2 + thick,
                            _colour(meta.get('keypoint_colors'), k, (0, 0, 255)), -1)
-    if caption:
+    if caption:  # bottom-left: the person labels sit above the boxes' tops
         fs = 0.35 * max(1, scale / 2)
         (cw, ch), base = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, fs, 1)
-        cv2.rectangle(out, (0, 0), (cw + 5, ch + base + 5), (255, 255, 255), -1)
-        cv2.putText(out, caption, (3, ch + 3), cv2.FONT_HERSHEY_SIMPLEX, fs, (0, 0, 0), 1,
+        top = out.shape[0] - ch - base - 5
+        cv2.rectangle(out, (0, top), (cw + 5, out.shape[0] - 1), (255, 255, 255), -1)
+        cv2.putText(out, caption, (3, top + ch + 2), cv2.FONT_HERSHEY_SIMPLEX, fs, (0, 0, 0), 1,
                     cv2.LINE_AA)
     return out

@@ -101,7 +101,7 @@ def test_image_demo_file_and_folder(demo, tmp_path):
     proc = run('tools/misc/image_demo.py', val, CONFIG, demo['ckpt'], '--out-dir', out_dir,
                '--score-thr', '0.05', '--max-images', '2')
     assert sorted(os.listdir(out_dir)) == ['val_00000.png', 'val_00001.png']
-    assert re.search(r'val_00000.png: \d+ detection\(s\) >= 0.05 \((rectangle|ellipse|triangle|'
+    assert re.search(r'val_00000.png: \d+ object\(s\) >= 0.05 \((rectangle|ellipse|triangle|'
                      r'cross) 0\.\d\d', proc.stdout)
     assert f'drawn images: {out_dir}' in proc.stdout
     drawn = cv2.imread(osp.join(out_dir, 'val_00000.png'))
