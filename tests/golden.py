@@ -157,3 +157,14 @@ def run_tool(*args: str) -> str:
                           env=dict(os.environ, PYTHONWARNINGS='ignore'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
+
+
+def run_python(*args: str, expect_rc: int = 0):
+    """``python ARGS`` in the repository with one thread per process (small runs stay fast on a
+    busy machine); fails unless it exits with ``expect_rc``. Returns the completed process."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1'))
+    assert proc.returncode == expect_rc, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc

@@ -7,17 +7,18 @@
 #       m('data/demo_stars5', 16, seed=1, split='val', joint_set=STAR5)"
 #   python tools/train.py configs/demo/pose_r18_stars5.py
 #   python tools/test.py configs/demo/pose_r18_stars5.py work_dirs/pose_r18_stars5/epoch_60.pth
-_base_ = ['../centernet_pose/dla34_1x_coco.py']
+# What differs from the stick-figure pose demo it inherits: the keypoint set, flips (its flip
+# pairs), batch and schedule.
+_base_ = ['./pose_r18_stick_figures.py']
 
 # ----------------------------------------------------------------------------- data
 data_root = 'data/demo_stars5/'
 # the keypoint set: names, flip pairs (`swap`), skeleton, sigmas (COCO's have 17 joints)
 metainfo = dict(from_file='{{ fileDirname }}/../_base_/datasets/stars5_metainfo.py')
-input_size = (128, 128)
 train_pipeline = [
     dict(type='LoadImage'),
     # figures are small and centred: flips only (their flip pairs come from the metainfo)
-    dict(type='CenterNetPoseRandomAffine', input_size=input_size, down_ratio=4,
+    dict(type='CenterNetPoseRandomAffine', input_size={{_base_.input_size}}, down_ratio=4,
          random_crop=False, shift=0.0, scale=0.0, flip_prob=0.5),
     dict(type='PackPoseInputs',
          meta_keys=('id', 'img_id', 'img_path', 'ori_shape', 'img_shape', 'flip',
@@ -25,35 +26,19 @@ train_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=8,
-    num_workers=0,  # tiny images: workers cost more than they save
-    persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo,
-                 ann_file='annotations/person_keypoints_train.json',
-                 data_prefix=dict(img='train/'), pipeline=train_pipeline))
-val_dataloader = dict(
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo,
-                 ann_file='annotations/person_keypoints_val.json',
-                 data_prefix=dict(img='val/')))
+    dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/person_keypoints_val.json')
 test_evaluator = val_evaluator
 
 # ----------------------------------------------------------------------------- model
 model = dict(
-    # a quarter-width three-stage ResNet-18 from scratch (DLA-34 is far too big for a CPU demo)
-    backbone=dict(_delete_=True, type='mmdet.ResNet', depth=18, base_channels=32, num_stages=3,
-                  strides=(1, 2, 2), dilations=(1, 1, 1), out_indices=(2, ), norm_eval=False,
-                  init_cfg=None),
-    neck=dict(_delete_=True, type='mmdet.CenterNetResNetNeck', in_channels=128,
-              num_deconv_filters=(64, 64), num_deconv_kernels=(4, 4), use_dcn=False),
-    head=dict(in_channels=64, head_conv=64, num_keypoints=5))  # the metainfo's joint count
+    head=dict(num_keypoints=5),  # the metainfo's joint count
+    test_cfg=dict(flip_test=True))  # the flip pairs are known: the original's flip test
 
 # ----------------------------------------------------------------------------- schedule
-load_from = None  # from scratch (the COCO ctdet checkpoint does not fit this body)
 max_epochs = 60
-optim_wrapper = dict(optimizer=dict(lr=2e-3))  # small batches from scratch: a larger step
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=40),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[45, 54],

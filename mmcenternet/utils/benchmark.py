@@ -63,6 +63,17 @@ class Rounds:
         values = self.times.get(name)
         return min(values) if values else float('nan')
 
+    def time_stages(self, key: str, path: 'TestPathStages', img_path: str) -> None:
+        """One image through ``path``: ``<key>|pre``, ``|network``, ``|decode``, ``|post`` and
+        their sum ``|total``, on the path's device."""
+        self.device = path.device
+        start = time.perf_counter()
+        data = self.time(f'{key}|pre', lambda: path.pre(img_path))
+        outs = self.time(f'{key}|network', lambda: path.network(data))
+        dec = self.time(f'{key}|decode', lambda: path.decode(outs))
+        self.time(f'{key}|post', lambda: path.post(data, dec))
+        self.add(f'{key}|total', time.perf_counter() - start)
+
 
 def timed(fn: Callable[[], None], repeats: int, warmup: int,
           device: Union[str, torch.device] = 'cpu') -> List[float]:

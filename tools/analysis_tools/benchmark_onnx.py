@@ -181,14 +181,7 @@ def main(argv=None) -> None:
             for name, label, p in entries:
                 if isinstance(p, str):
                     continue
-                key = f'{name}|{label}'
-                start = time.perf_counter()
-                rounds.device = p.device
-                data = rounds.time(f'{key}|pre', lambda: p.pre(img_path))
-                outs = rounds.time(f'{key}|network', lambda: p.network(data))
-                dec = rounds.time(f'{key}|decode', lambda: p.decode(outs))
-                rounds.time(f'{key}|post', lambda: p.post(data, dec))
-                rounds.add(f'{key}|total', time.perf_counter() - start)
+                rounds.time_stages(f'{name}|{label}', p, img_path)
             if i == args.warmup - 1:
                 rounds.times.clear()
     print(f'\nper-image test time, {osp.basename(img_path)} padded to 672 x 448 (--keep_res), '

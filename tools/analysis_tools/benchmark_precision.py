@@ -243,13 +243,7 @@ def speed(entries: Dict[str, Dict[str, object]], img_path: str, args) -> Rounds:
                 for label, p in paths.items():
                     if not isinstance(p, Path):
                         continue
-                    key = f'{name}|{label}'
-                    start = time.perf_counter()
-                    data = rounds.time(f'{key}|pre', lambda: p.pre(img_path))
-                    outs = rounds.time(f'{key}|network', lambda: p.network(data))
-                    dec = rounds.time(f'{key}|decode', lambda: p.decode(outs))
-                    rounds.time(f'{key}|post', lambda: p.post(data, dec))
-                    rounds.add(f'{key}|total', time.perf_counter() - start)
+                    rounds.time_stages(f'{name}|{label}', p, img_path)
             if i == args.warmup - 1:
                 rounds.times.clear()
     return rounds

@@ -9,23 +9,16 @@ import glob
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import cv2
 import pytest
 import torch
-from golden import REPO
+from golden import run_python
 
 CONFIG = 'configs/demo/ctdet_r18_shapes.py'
 
 
-def run(*args, expect_rc=0):
-    # one thread per process keeps these tiny runs fast when the machine is busy
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1'))
-    assert proc.returncode == expect_rc, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+run = run_python
 
 
 @pytest.fixture(scope='module')

@@ -4,11 +4,9 @@ tools, bf16 through the test tool, the precision benchmark and the GPU report (C
 import os
 import os.path as osp
 import re
-import subprocess
-import sys
 
 import pytest
-from golden import REPO
+from golden import run_python
 
 pytest.importorskip('onnxruntime', reason="the deploy extra is missing: pip install -e '.[deploy]'")
 
@@ -17,11 +15,7 @@ from mmcenternet.utils.synthetic.shapes import make_shapes_dataset  # noqa: E402
 CONFIG = 'configs/demo/ctdet_r18_shapes.py'
 
 
-def run(*args, expect_rc=0):
-    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONWARNINGS='ignore', OMP_NUM_THREADS='1'))
-    assert proc.returncode == expect_rc, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+run = run_python
 
 
 @pytest.fixture(scope='module')
