@@ -4,8 +4,9 @@
 For DLA-34 and ResNet-DCN-18 (their COCO configs with 4 classes) the tool
 
 1. **trains** each network briefly on the generated shapes data (``make demo``'s generator,
-   128 x 128 images) unless ``--work-dir`` already holds the weights (``<net>/final.pth``), so
-   that the heat maps have real peaks to compare;
+   128 x 128 images; from scratch, size and offset branches initialised as the original's
+   DLA-34 heads) unless ``--work-dir`` already holds the weights (``<net>/final.pth``), so that
+   the heat maps have real peaks to compare;
 2. measures **accuracy** of every path on the validation images: COCO bbox AP, its difference
    to float32, and how many of float32's top-100 raw heat-map peaks (3x3 maxima, class and
    cell) each path also has among its own top 100;
@@ -74,7 +75,10 @@ val_dataloader = dict(num_workers=0, persistent_workers=False,
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
 test_evaluator = val_evaluator
-model = dict(backbone=dict(init_cfg=None), bbox_head=dict(num_classes={num_classes}))
+# from scratch: size/offset branches as the original's DLA-34 heads (ResNet-DCN's N(0, 0.001)
+# weights leave the sizes untrained in a few hundred iterations; see the demo config)
+model = dict(backbone=dict(init_cfg=None),
+             bbox_head=dict(num_classes={num_classes}, branch_init='zero_bias'))
 load_from = None
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters={iters},
