@@ -60,7 +60,8 @@ class CenterNetDetVisualizer(DetLocalVisualizer):
     def add_datasample(self, name: str, image: np.ndarray, data_sample=None,
                        draw_gt: bool = True, *args, **kwargs) -> None:
         if data_sample is not None:
-            if 'gt_instances' not in data_sample:
+            # mmdet packs an empty gt_instances for unannotated images: no boxes, no panel
+            if 'gt_instances' not in data_sample or 'bboxes' not in data_sample.gt_instances:
                 draw_gt = False
             h, w = image.shape[:2]
             factor = math.ceil(self.min_draw_size / max(h, w)) if self.min_draw_size else 1

@@ -39,8 +39,13 @@ def test_small_pictures_are_enlarged_and_ground_truth_goes_beside_the_prediction
     vis.add_datasample('x', img, with_gt, pred_score_thr=0.3)
     assert vis.get_image().shape == (96 * 4, 2 * 128 * 4, 3)  # factor 4, two panels
     assert torch.equal(with_gt.gt_instances.bboxes, torch.tensor([[12., 11., 49., 42.]]))
-    # no annotations: the prediction alone (mmdet would put an undrawn copy beside it)
+    # no annotations: the prediction alone (mmdet would put an undrawn copy beside it), also
+    # when the sample carries the empty gt_instances that PackDetInputs adds
     vis.add_datasample('y', img, _sample([[10., 10., 50., 40.]], [0.9], [0]), pred_score_thr=0.3)
+    assert vis.get_image().shape == (96 * 4, 128 * 4, 3)
+    packed = _sample([[10., 10., 50., 40.]], [0.9], [0])
+    packed.gt_instances = InstanceData()
+    vis.add_datasample('z', img, packed, pred_score_thr=0.3)
     assert vis.get_image().shape == (96 * 4, 128 * 4, 3)
 
 

@@ -61,7 +61,8 @@ def test_demo_steps(demo):
 def test_pose_demo_steps(tmp_path):
     """``make demo-pose``: stick figures, training, the keypoint AP table, skeletons."""
     data, work = str(tmp_path / 'data'), str(tmp_path / 'work')
-    out = run('tools/misc/demo.py', '--task', 'pose', '--epochs', '1', '--num-images', '8',
+    # 16 images: one iteration of the config's batch of 16
+    out = run('tools/misc/demo.py', '--task', 'pose', '--epochs', '1', '--num-images', '16',
               '--data-root', data, '--work-dir', work, '--num-pictures', '2').stdout
     for step in ('1/4 demo data', '2/4 training', '3/4 evaluating', '4/4 drawing the persons'):
         assert f'==> {step}' in out
