@@ -161,10 +161,8 @@ class Path(TestPathStages):
         self.label = label
 
     def peaks(self, outs, k: int = 100) -> set:
-        from mmcenternet.models.utils import heatmap_nms
-        hm = heatmap_nms(self.model.bbox_head.last_stack_maps(outs)['hm'].sigmoid(), 3)
-        flat = hm[0].flatten()
-        return set(torch.topk(flat, min(k, flat.numel())).indices.tolist())
+        from mmcenternet.models.utils import peak_cells
+        return peak_cells(self.model.bbox_head.last_stack_maps(outs)['hm'], k)
 
 
 def build_paths(config: str, args, folder: str, calib: List[str]) -> Dict[str, object]:

@@ -86,9 +86,8 @@ def median_ms(fn, device: str, repeats: int, warmup: int = 2) -> float:
 
 
 def top_peaks(hm: torch.Tensor, k: int = 100) -> set:
-    from mmcenternet.models.utils import heatmap_nms
-    flat = heatmap_nms(hm.float().sigmoid(), 3)[0].flatten()
-    return set(torch.topk(flat, min(k, flat.numel())).indices.tolist())
+    from mmcenternet.models.utils import peak_cells
+    return peak_cells(hm, k)
 
 
 def golden_weights(golden: str, stem: str, folder: str) -> str:

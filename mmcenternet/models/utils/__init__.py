@@ -6,7 +6,8 @@ from .gaussian_target import (centernet_gaussian_radius, corrected_gaussian_radi
                               draw_gaussians_, gaussian_kernel, radius_from_box_size)
 from .geometry import map_points_to_image, project_to_image
 from .precision import PRECISIONS, inference_precision_of, set_inference_precision
-from .heatmap_ops import flip_back, gather_feat, heatmap_nms, topk_per_channel, topk_two_stage
+from .heatmap_ops import (flip_back, gather_feat, heatmap_nms, peak_cells, topk_per_channel,
+                          topk_two_stage)
 from .soft_nms import (SOFT_NMS_DEFAULTS, merge_detections, merge_multi_pose_outputs,
                        soft_nms_39_inplace, soft_nms_decay, soft_nms_inplace, soft_nms_settings,
                        top_k_cut)
@@ -18,5 +19,5 @@ __all__ = [
     'split_flip_batch', 'map_points_to_image', 'project_to_image', 'SOFT_NMS_DEFAULTS',
     'merge_detections', 'merge_multi_pose_outputs', 'soft_nms_39_inplace', 'soft_nms_decay',
     'soft_nms_inplace', 'soft_nms_settings', 'top_k_cut', 'PRECISIONS', 'set_inference_precision',
-    'inference_precision_of'
+    'inference_precision_of', 'peak_cells'
 ]

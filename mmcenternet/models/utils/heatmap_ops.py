@@ -61,6 +61,13 @@ def heatmap_nms(heat: Tensor, kernel: int = 3) -> Tensor:
     return heat * (hmax == heat).to(heat.dtype)
 
 
+def peak_cells(logits: Tensor, k: int = 100) -> set:
+    """The top-``k`` peaks of the first image's heat-map logits (C, H, W) after the 3x3 peak
+    test, as flat ``class * H * W + y * W + x`` indices: what precision checks compare."""
+    flat = heatmap_nms(logits.float().sigmoid(), 3)[0].flatten()
+    return set(torch.topk(flat, min(k, flat.numel())).indices.tolist())
+
+
 def topk_two_stage(scores: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """Top-K over classes and positions, first per class then overall (CenterNet's ``_topk``).
 
