@@ -190,9 +190,7 @@ def use_oracle(cfg, maps) -> None:
     if is_pose_config(cfg):  # the pose test samples carry their boxes and joints already
         cfg.model.setdefault('test_cfg', ConfigDict()).update(oracle=list(maps), flip_test=False)
         return
-    pipeline = next(_pipelines_with_pad(cfg))
-    if not any(t.get('type', '').split('.')[-1] == 'LoadAnnotations' for t in pipeline):
-        pipeline.insert(1, dict(type='LoadAnnotations', with_bbox=True))
+    load_annotations_at(next(_pipelines_with_pad(cfg)), 1)  # the test transforms move them
     cfg.model.setdefault('test_cfg', ConfigDict())['oracle'] = list(maps)
 
 
@@ -228,8 +226,13 @@ def add_ground_truth_for_drawing(cfg) -> None:
     if not isinstance(pipeline, list) or not pipeline or \
             pipeline[-1].get('type', '').split('.')[-1] != 'PackDetInputs':
         return
+    load_annotations_at(pipeline, len(pipeline) - 1)
+
+
+def load_annotations_at(pipeline: list, index: int) -> None:
+    """Insert mmdet's box loading at ``index`` unless the pipeline loads annotations already."""
     if not any(t.get('type', '').split('.')[-1] == 'LoadAnnotations' for t in pipeline):
-        pipeline.insert(len(pipeline) - 1, dict(type='LoadAnnotations', with_bbox=True))
+        pipeline.insert(index, dict(type='LoadAnnotations', with_bbox=True))
 
 
 def use_onnxruntime(cfg, onnx_file: str) -> None:
