@@ -318,7 +318,8 @@ def modulated_deform_conv2d_fast(x: Tensor,
         deform_groups: Deformable groups (must divide C).
 
     Returns:
-        (N, O, Ho, Wo), in the dtype of ``offset`` (mmcv's rule, which keeps AMP working). The
+        (N, O, Ho, Wo), in the dtype of ``offset`` (mmcv's rule, which keeps AMP working), or in
+        autocast's dtype where autocast is on (float32 offsets, reduced-precision products). The
         result is stored channels-last (a permuted view), which the following convolutions and
         deformable convolutions consume without copies.
     """
@@ -339,6 +340,10 @@ def modulated_deform_conv2d_fast(x: Tensor,
         raise ValueError(f'offset {tuple(offset.shape)} / mask {tuple(mask.shape)} do not fit '
                          f'an output of {(n, o, ho, wo)} with {taps} sampling points')
     dtype = offset.dtype
+    if torch.is_autocast_enabled(x.device.type):
+        # the products follow autocast even where the offsets were kept float32 (the reduced
+        # precision policy keeps the offset convolutions float32)
+        dtype = torch.get_autocast_dtype(x.device.type)
     x, weight, mask = x.to(dtype), weight.to(dtype), mask.to(dtype)
     if dtype in (torch.bfloat16, torch.float16):
         # Half-precision sampling positions would be off by up to half a pixel on large maps

@@ -19,7 +19,7 @@ ort = pytest.importorskip('onnxruntime',
 from mmcenternet.deployment import export_model  # noqa: E402
 from mmcenternet.deployment.onnxruntime_model import build_onnxruntime_model  # noqa: E402
 from mmcenternet.deployment.quantize import (deform_nodes, head_nodes,  # noqa: E402
-                                             quantize_onnx)
+                                             quantize_onnx, stem_nodes, upsampling_nodes)
 
 CONFIG = 'configs/centernet/resdcn18_1x_coco.py'
 
@@ -47,19 +47,25 @@ def _weight_is_quantized(graph, node) -> bool:
     return src is not None and src.op_type == 'DequantizeLinear'
 
 
-def test_body_int8_heads_and_deform_fp32(exported):
+def test_body_int8_heads_deform_stem_and_upsampling_fp32(exported):
     src, out = onnx.load(exported['fp32']), onnx.load(exported['int8'])
     heads, deform = head_nodes(src), deform_nodes(src)
+    stem, ups = stem_nodes(src), upsampling_nodes(src)
+    # ResNet: conv1 and layer1 (stride 4) lead; layer2 is the first stride-8 stage
+    assert sorted(stem) == ['/model/backbone/conv1/Conv'] + [
+        f'/model/backbone/layer1/layer1.{b}/conv{c}/Conv' for b in (0, 1) for c in (1, 2)]
+    assert len(ups) == 3
     head_convs = [n.name for n in src.graph.node if n.op_type == 'Conv' and n.name in heads]
     assert len(head_convs) == 6  # hm, wh, reg: 3x3 and 1x1 each
     assert sum(n.op_type == 'DeformConv' for n in src.graph.node) == 3
     assert sum(n.op_type == 'Conv' and n.name in deform for n in src.graph.node) == 3  # offsets
     by_name = {n.name: n for n in out.graph.node}
-    for name in head_convs + [n for n in deform if by_name.get(n) is not None and
-                              by_name[n].op_type == 'Conv']:
+    for name in head_convs + sorted(stem | ups) + [
+            n for n in deform if by_name.get(n) is not None and by_name[n].op_type == 'Conv']:
         assert not _weight_is_quantized(out.graph, by_name[name]), name
+    kept = heads | deform | stem | ups
     body = [n for n in out.graph.node if n.op_type in ('Conv', 'ConvTranspose')
-            and n.name not in heads and n.name not in deform]
+            and n.name not in kept]
     assert body and all(_weight_is_quantized(out.graph, n) for n in body)
     assert exported['info']['quantized'] == len(body)
     meta = {p.key: p.value for p in out.metadata_props}

@@ -248,6 +248,19 @@ def test_autocast_runs_in_the_offsets_dtype(dtype):
     assert rel_err(out.float(), ref) < 2e-2
 
 
+def test_autocast_with_float32_offsets_multiplies_in_bfloat16():
+    """The reduced-precision policy keeps the offset convolution float32: under autocast the
+    products still run in bf16 (the output dtype), from the float32 offsets."""
+    torch.manual_seed(0)
+    inputs, conf = make_inputs(1, 8, 8, 6, 20, offset_std=0.7, seed=4)
+    stride, padding, dilation, dg = conf
+    ref = modulated_deform_conv2d_fast(*inputs, stride, padding, dilation, dg)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = modulated_deform_conv2d_fast(*inputs, stride, padding, dilation, dg)
+    assert out.dtype == torch.bfloat16
+    assert 0 < rel_err(out.float(), ref) < 3e-2
+
+
 def test_bfloat16_keeps_the_sampling_positions_in_float32():
     """A bf16 layer (autocast) samples where the fp32 one does: on a 300-pixel-wide map, bf16
     positions (8 significant bits) would be off by up to a pixel; only the products are bf16."""

@@ -14,9 +14,10 @@ For DLA-34 and ResNet-DCN-18 (their COCO configs with 4 classes) the tool
    pre-processing, network, decoding and post-processing, medians of interleaved rounds.
 
 Paths: PyTorch float32 with mmcv's deformable convolution and with the fast one
-(:mod:`mmcenternet.ops`), PyTorch bfloat16 (backbone and neck; :mod:`mmcenternet.models.utils.
-precision`), onnxruntime float32 and onnxruntime int8 (``tools/deployment/quantize_onnx.py``,
-calibrated on training images). Heads, sigmoid and decoding are float32 on every path.
+(:mod:`mmcenternet.ops`), PyTorch bfloat16 (backbone and neck with the stem and the offset
+convolutions float32, the default of :mod:`mmcenternet.models.utils.precision`; and the whole
+body bfloat16), onnxruntime float32 and onnxruntime int8 (``tools/deployment/quantize_onnx.py``
+defaults, calibrated on training images). Heads, sigmoid and decoding are float32 on every path.
 
 Prints the machine (CPU model and its VNNI / BF16 / AMX flags) and the table; asserts nothing.
 Examples:
@@ -45,8 +46,9 @@ from mmcenternet.utils.benchmark import Rounds, TestPathStages, fmt_ms, machine_
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NETWORKS = {'DLA-34': 'configs/centernet/dla34_1x_coco.py',
             'ResNet-DCN-18': 'configs/centernet/resdcn18_1x_coco.py'}
-PATHS = ("PyTorch fp32, mmcv's DCN", 'PyTorch fp32, fast DCN', 'PyTorch bf16, fast DCN',
-         'onnxruntime fp32', 'onnxruntime int8')
+PATHS = ("PyTorch fp32, mmcv's DCN", 'PyTorch fp32, fast DCN', 'PyTorch bf16',
+         'PyTorch bf16, whole body', 'onnxruntime fp32', 'onnxruntime int8')
+ORT_PATHS = PATHS[-2:]
 BASE = "PyTorch fp32, mmcv's DCN"
 REFERENCE = 'PyTorch fp32, fast DCN'  # accuracy reference (same function as mmcv's)
 STAGES = ('pre', 'network', 'decode', 'post', 'total')
@@ -171,15 +173,18 @@ def build_paths(config: str, args, folder: str, calib: List[str]) -> Dict[str, o
 
     from mmcenternet.apis import load_detector
     from mmcenternet.models.utils import set_inference_precision
+    from mmcenternet.models.utils.precision import KEEP_FP32
     ckpt = osp.join(osp.dirname(config), 'final.pth')
     cfg = Config.fromfile(config)
     paths: Dict[str, object] = {}
-    for label, impl in ((BASE, 'mmcv'), (REFERENCE, 'auto'), ('PyTorch bf16, fast DCN', 'auto')):
+    for label, impl in ((BASE, 'mmcv'), (REFERENCE, 'auto'), ('PyTorch bf16', 'auto'),
+                        ('PyTorch bf16, whole body', 'auto')):
         # DCNv2Fast with impl='mmcv' is mmcv's op (same weights); 'auto' is the fast one on CPU
         model = load_detector(config, ckpt, device='cpu',
                               cfg_options={'model.neck.dcn_cfg.impl': impl})
-        if 'bf16' in label:
-            set_inference_precision(model, 'bf16')
+        if 'bf16' in label:  # default: stem and offset convolutions float32
+            set_inference_precision(model, 'bf16',
+                                    keep_fp32=() if 'whole body' in label else KEEP_FP32)
         paths[label] = Path(cfg, model, label)
     try:
         import onnxruntime  # noqa: F401
@@ -188,7 +193,7 @@ def build_paths(config: str, args, folder: str, calib: List[str]) -> Dict[str, o
         from mmcenternet.deployment.quantize import calibration_inputs, quantize_onnx
         from mmcenternet.deployment.utils import size_divisor
     except ImportError:
-        for label in PATHS[3:]:
+        for label in ORT_PATHS:
             paths[label] = "n/a (onnxruntime missing: pip install -e '.[deploy]')"
         return paths
     fp32 = osp.join(folder, 'model.onnx')

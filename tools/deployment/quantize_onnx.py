@@ -2,8 +2,9 @@
 """Quantise an exported model to int8 for onnxruntime (static, calibrated on your images).
 
 The backbone and neck convolutions become int8 (per-channel weights, calibrated uint8
-activations, QDQ format); the heads, the deformable convolutions and their offset convolutions
-stay float32 (``--keep-fp32``), and the decoding stays float32 in PyTorch. The result runs
+activations, QDQ format); the heads, the deformable convolutions and their offset convolutions,
+the backbone's stem and the up-sampling stay float32 (``--keep-fp32``), and the decoding stays
+float32 in PyTorch. The result runs
 wherever the float32 file runs:
 
     python tools/deployment/export_onnx.py CONFIG CKPT model.onnx --dynamic
@@ -26,6 +27,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mmcenternet  # noqa: E402,F401  (registers modules)
 from mmengine.config import DictAction  # noqa: E402
 
+from mmcenternet.deployment.quantize import KEEP_FP32_CHOICES  # noqa: E402
 from mmcenternet.utils.cli import UserError, load_config, run_cli  # noqa: E402
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -40,13 +42,13 @@ def parse_args(argv=None):
                         "config's test set)")
     parser.add_argument('--num-images', type=int, default=32,
                         help='calibration images (the first N, sorted by name)')
-    parser.add_argument('--keep-fp32', nargs='*', default=['heads', 'deform'],
-                        choices=['heads', 'deform'],
-                        help='parts kept float32 (default both; give none to quantise them too)')
+    parser.add_argument('--keep-fp32', nargs='*', default=list(KEEP_FP32_CHOICES),
+                        choices=KEEP_FP32_CHOICES,
+                        help='parts kept float32 (default all; give none to quantise them too)')
     parser.add_argument('--per-tensor', action='store_true',
                         help='one weight scale per tensor instead of per output channel')
-    parser.add_argument('--method', choices=['minmax', 'percentile', 'entropy'],
-                        default='minmax', help='activation range calibration')
+    parser.add_argument('--method', choices=['percentile', 'minmax', 'entropy'],
+                        default='percentile', help='activation range calibration')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     return parser.parse_args(argv)

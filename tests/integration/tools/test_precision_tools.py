@@ -43,8 +43,10 @@ def trained(tmp_path_factory):
 
 @pytest.mark.slow
 def test_quantize_tool_and_int8_through_test_and_image_tools(trained):
-    assert re.search(r'wrote .*demo_int8\.onnx: \d+ convolutions int8, 6 float32 \(heads, '
-                     r'deform\), calibrated on 4 image\(s\)', trained['out'])
+    # float32: 6 head convolutions, the stem (conv1 and layer1's 4) and 2 up-sampling layers
+    assert re.search(r'wrote .*demo_int8\.onnx: 12 convolutions int8, 13 float32 \(heads, '
+                     r'deform, stem, upsampling\), calibrated on 4 image\(s\)', trained['out'])
+    assert 'histogram' not in trained['out']  # onnxruntime's progress prints are kept out
     proc = run('tools/test.py', CONFIG, '--onnx', trained['int8'], '--work-dir',
                str(trained['base'] / 'test_int8'), *trained['opts'])
     assert re.search(r'coco/bbox_mAP: [\d.]+', proc.stdout + proc.stderr)
@@ -92,10 +94,10 @@ def test_precision_benchmark_prints_every_path(tmp_path):
                '--warmup', '0', '--speed-size', '64', '96')
     out = proc.stdout
     assert out.startswith('machine: cpu: ')
-    for path in ("PyTorch fp32, mmcv's DCN", 'PyTorch fp32, fast DCN', 'PyTorch bf16, fast DCN',
-                 'onnxruntime fp32', 'onnxruntime int8'):
+    for path in ("PyTorch fp32, mmcv's DCN", 'PyTorch fp32, fast DCN', 'PyTorch bf16',
+                 'PyTorch bf16, whole body', 'onnxruntime fp32', 'onnxruntime int8'):
         row = next(line for line in out.splitlines() if line.startswith('ResNet-DCN-18')
-                   and path in line)
+                   and line[15:42].rstrip() == path)
         values = row[14 + 28:].split()
         assert len(values) >= 10, row  # AP dAP AP50 peaks, 5 stages, x mmcv
     assert osp.isfile(tmp_path / 'ResNet-DCN-18' / 'final.pth')

@@ -9,6 +9,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 from mmcenternet.models.utils import inference_precision_of, set_inference_precision
+from mmcenternet.models.utils.precision import float32_modules, stem_convs
 
 
 @pytest.fixture(scope='module')
@@ -41,10 +42,69 @@ def test_bf16_body_fp32_heads_close_to_fp32(model):
         torch.testing.assert_close(r, a, atol=1e-5, rtol=1e-5)
 
 
+def _names(model, modules):
+    by_id = {id(m): n for n, m in model.named_modules()}
+    return [by_id[id(m)] for m in modules]
+
+
+def test_stem_is_the_backbone_before_stride_8():
+    init_default_scope('mmdet')
+    for config, expected in (
+            ('configs/centernet/resdcn18_1x_coco.py', ['conv1'] + [
+                f'layer1.{b}.conv{c}' for b in (0, 1) for c in (1, 2)]),
+            ('configs/centernet/dla34_1x_coco.py', None)):
+        cfg = Config.fromfile(osp.join(REPO, config))
+        cfg.model.backbone.init_cfg = None
+        backbone = MODELS.build(cfg.model.backbone)
+        backbone.train()
+        names = _names(backbone, stem_convs(backbone))
+        assert backbone.training  # the probe leaves the mode as it found it
+        if expected is not None:
+            assert names == expected
+        else:  # DLA-34: base layer and levels 0 to 2 (stride 4), nothing of level 3
+            assert {n.split('.')[0] for n in names} == {'base_layer', 'level0', 'level1',
+                                                        'level2'}
+            assert len(names) == 9
+
+
+def test_stem_and_offsets_stay_float32(model):
+    """Default bf16: stem convolutions and offset convolutions compute in fp32, the rest of the
+    body in bf16; ``keep_fp32=()`` runs all of it in bf16; 'fp32' undoes both."""
+    kept = float32_modules(model, ('stem', 'offsets'))
+    names = _names(model, kept)
+    assert 'backbone.conv1' in names and 'backbone.layer2.0.conv1' not in names
+    offsets = [n for n in names if n.endswith('conv_offset')]
+    assert len(offsets) == 3  # the three deformable up-sampling layers of ResNet-DCN
+    dtypes = {}
+    hooks = [m.register_forward_hook(
+        lambda mod, inp, out, n=n: dtypes.__setitem__(n, out.dtype))
+        for n, m in model.named_modules() if n in ('backbone.conv1', 'backbone.layer2.0.conv1',
+                                                   offsets[0])]
+    x = torch.randn(1, 3, 64, 64)
+    try:
+        with torch.no_grad():
+            set_inference_precision(model, 'bf16')
+            model(x, mode='tensor')
+            assert dtypes == {'backbone.conv1': torch.float32, offsets[0]: torch.float32,
+                              'backbone.layer2.0.conv1': torch.bfloat16}
+            set_inference_precision(model, 'bf16', keep_fp32=())
+            model(x, mode='tensor')
+            assert set(dtypes.values()) == {torch.bfloat16}
+            set_inference_precision(model, 'fp32')
+            model(x, mode='tensor')
+            assert set(dtypes.values()) == {torch.float32}
+            assert not any('forward' in m.__dict__ for m in model.modules())
+    finally:
+        for h in hooks:
+            h.remove()
+
+
 def test_bad_precision_is_refused(model):
     with pytest.raises(ValueError, match='precision must be one of'):
         set_inference_precision(model, 'int4')
     with pytest.raises(ValueError, match='fp16 inference needs a CUDA device'):
         set_inference_precision(model, 'fp16')
+    with pytest.raises(ValueError, match=r"keep_fp32: unknown part\(s\) \['heads'\]"):
+        set_inference_precision(model, 'bf16', keep_fp32=('stem', 'heads'))
     with pytest.raises(ValueError, match='no extract_feat'):
         set_inference_precision(torch.nn.Linear(2, 2), 'bf16')
