@@ -76,6 +76,9 @@ def parse_args(argv=None):
                         help='PyTorch backend: run the backbone and neck in bfloat16 (CPU or '
                         'GPU) or float16 (GPU); heads, sigmoid and decoding stay float32 '
                         '(docs/speed.md has the accuracy and speed)')
+    parser.add_argument('--keep-fp32', nargs='*', choices=['stem', 'offsets'], default=None,
+                        help='with --precision: parts of the body kept float32 (default: stem '
+                        'offsets; give none to run the whole body in reduced precision)')
     parser.add_argument('--allow-tf32', action='store_true',
                         help='let cuDNN / cuBLAS use TF32 on Ampere+ GPUs (faster; off by default '
                         'so that GPU results stay within fp32 rounding of the original)')
@@ -93,6 +96,8 @@ def parse_args(argv=None):
     if args.backend == 'onnxruntime' and args.precision != 'fp32':
         parser.error('--precision applies to the PyTorch backend; quantise the ONNX file for '
                      'onnxruntime (tools/deployment/quantize_onnx.py)')
+    if args.keep_fp32 is not None and args.precision == 'fp32':
+        parser.error('--keep-fp32 applies with --precision bf16 or fp16')
     if args.backend == 'pytorch' and not args.checkpoint:
         parser.error('the following arguments are required: checkpoint (or --backend '
                      'onnxruntime --onnx FILE)')
@@ -295,8 +300,10 @@ def main(argv=None) -> None:
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.precision != 'fp32':
         from mmcenternet.models.utils import set_inference_precision
+        from mmcenternet.models.utils.precision import KEEP_FP32
+        keep = KEEP_FP32 if args.keep_fp32 is None else args.keep_fp32
         try:
-            set_inference_precision(runner.model, args.precision)
+            set_inference_precision(runner.model, args.precision, keep_fp32=keep)
         except ValueError as exc:
             raise UserError(f'--precision {args.precision}: {exc}') from None
     if args.out is not None:

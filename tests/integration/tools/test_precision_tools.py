@@ -61,9 +61,14 @@ def test_bf16_through_the_test_tool(trained):
     proc = run('tools/test.py', CONFIG, trained['ckpt'], '--precision', 'bf16', '--work-dir',
                str(trained['base'] / 'test_bf16'), *trained['opts'])
     assert re.search(r'coco/bbox_mAP: [\d.]+', proc.stdout + proc.stderr)
+    proc = run('tools/test.py', CONFIG, trained['ckpt'], '--precision', 'bf16', '--keep-fp32',
+               '--work-dir', str(trained['base'] / 'test_bf16_whole'), *trained['opts'])
+    assert re.search(r'coco/bbox_mAP: [\d.]+', proc.stdout + proc.stderr)  # whole body bf16
     proc = run('tools/test.py', CONFIG, '--onnx', trained['fp32'], '--precision', 'bf16',
                expect_rc=2)
     assert 'quantize_onnx.py' in proc.stderr
+    proc = run('tools/test.py', CONFIG, trained['ckpt'], '--keep-fp32', 'stem', expect_rc=2)
+    assert '--keep-fp32 applies with --precision bf16 or fp16' in proc.stderr
 
 
 @pytest.mark.slow
