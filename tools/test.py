@@ -24,6 +24,7 @@ from mmengine.config import ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
+from mmcenternet.models.utils.precision import KEEP_FP32  # noqa: E402
 from mmcenternet.utils.cli import (UserError, is_pose_config, load_config,  # noqa: E402
                                    run_cli, set_local_rank)
 from mmcenternet.utils.config_checks import (check_checkpoint_matches,  # noqa: E402
@@ -76,7 +77,7 @@ def parse_args(argv=None):
                         help='PyTorch backend: run the backbone and neck in bfloat16 (CPU or '
                         'GPU) or float16 (GPU); heads, sigmoid and decoding stay float32 '
                         '(docs/speed.md has the accuracy and speed)')
-    parser.add_argument('--keep-fp32', nargs='*', choices=['stem', 'offsets'], default=None,
+    parser.add_argument('--keep-fp32', nargs='*', choices=KEEP_FP32, default=None,
                         help='with --precision: parts of the body kept float32 (default: stem '
                         'offsets; give none to run the whole body in reduced precision)')
     parser.add_argument('--allow-tf32', action='store_true',
@@ -300,7 +301,6 @@ def main(argv=None) -> None:
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if args.precision != 'fp32':
         from mmcenternet.models.utils import set_inference_precision
-        from mmcenternet.models.utils.precision import KEEP_FP32
         keep = KEEP_FP32 if args.keep_fp32 is None else args.keep_fp32
         try:
             set_inference_precision(runner.model, args.precision, keep_fp32=keep)

@@ -100,6 +100,8 @@ def stem_nodes(model, probe_size: int = 128) -> Set[str]:
     import copy
 
     import onnx
+
+    from mmcenternet.models.utils.precision import STEM_END_STRIDE
     probe = copy.deepcopy(model)
     dims = probe.graph.input[0].type.tensor_type.shape.dim
     for dim, value in zip(dims, (1, 3, probe_size, probe_size)):
@@ -117,7 +119,7 @@ def stem_nodes(model, probe_size: int = 128) -> Set[str]:
         if width <= 0:
             raise UserError(f'cannot infer the output shape of {node.name}: keep_fp32 "stem" '
                             'needs ONNX shape inference to work on the model')
-        if probe_size // width >= 8:
+        if probe_size // width >= STEM_END_STRIDE:
             break
         found.add(node.name)
     return found

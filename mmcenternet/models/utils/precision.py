@@ -24,13 +24,16 @@ from typing import Callable, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-__all__ = ['PRECISIONS', 'KEEP_FP32', 'set_inference_precision', 'inference_precision_of',
-           'stem_convs', 'float32_modules']
+__all__ = ['PRECISIONS', 'KEEP_FP32', 'STEM_END_STRIDE', 'set_inference_precision',
+           'inference_precision_of', 'stem_convs', 'float32_modules']
 
 #: Accepted ``precision`` values and their autocast dtype (None: plain float32).
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 #: Parts of the body that ``set_inference_precision`` keeps float32 unless told otherwise.
 KEEP_FP32 = ('stem', 'offsets')
+#: The stem ends before the first convolution with at least this output stride (also the rule
+#: of the int8 quantiser, :func:`mmcenternet.deployment.quantize.stem_nodes`).
+STEM_END_STRIDE = 8
 
 
 class _ReducedPrecisionFeatures:
@@ -78,7 +81,7 @@ def stem_convs(backbone: nn.Module, probe_size: int = 128) -> List[nn.Conv2d]:
         backbone.train(was_training)
     stem: List[nn.Conv2d] = []
     for mod, stride in order:
-        if stride >= 8:
+        if stride >= STEM_END_STRIDE:
             break
         if mod not in stem:
             stem.append(mod)
