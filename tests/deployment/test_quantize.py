@@ -74,6 +74,30 @@ def test_body_int8_heads_deform_stem_and_upsampling_fp32(exported):
     assert meta['mmcenternet.precision'].startswith('int8 (QDQ, per-channel weights')
 
 
+def test_relu_of_an_int8_conv_is_folded_into_its_output(exported):
+    src, out = onnx.load(exported['fp32']), onnx.load(exported['int8'])
+    kept = head_nodes(src) | deform_nodes(src) | stem_nodes(src) | upsampling_nodes(src)
+    producers = {o: n for n in src.graph.node for o in n.output}
+    left = {n.name for n in out.graph.node}
+    folded, stayed = [], []
+    for node in src.graph.node:
+        prod = producers.get(node.input[0]) if node.op_type == 'Relu' else None
+        if prod is not None and prod.op_type == 'Conv':
+            (stayed if prod.name in kept else folded).append(node.name)
+    # ResNet-18: layers 2-4 are int8 (one ReLU right after a conv per block; the other
+    # follows the residual Add), the stem's stay float32
+    assert len(folded) == 6 and stayed
+    assert not [name for name in folded if name in left]
+    assert all(name in left for name in stayed)
+    consumers = {}
+    for node in out.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node.op_type)
+    for node in out.graph.node:  # one quantisation per int8 conv output, none before a ReLU
+        if node.op_type == 'Conv' and _weight_is_quantized(out.graph, node):
+            assert consumers[node.output[0]] == ['QuantizeLinear'], node.name
+
+
 def test_int8_maps_follow_fp32(exported):
     fp32 = ort.InferenceSession(exported['fp32'], providers=['CPUExecutionProvider'])
     int8 = ort.InferenceSession(exported['int8'], providers=['CPUExecutionProvider'])
