@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# one test worker per CPU core (pytest-xdist), a file's tests on one worker (they share fixtures);
+# `make test PYTEST_JOBS=` runs them in one process
+PYTEST_JOBS ?= -n auto --dist loadfile
 
 .PHONY: env demo demo-pose test clean-demo help
 
@@ -22,7 +25,7 @@ demo-pose: env
 	@$(PY) tools/misc/demo.py --task pose
 
 test: env
-	@$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest $(PYTEST_JOBS) $(PYTEST_ARGS)
 
 clean-demo:
 	rm -rf work_dirs/demo data/demo work_dirs/demo_pose data/demo_pose

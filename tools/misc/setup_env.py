@@ -50,7 +50,8 @@ def dist(name):
     except md.PackageNotFoundError:
         return None
 for name in ['setuptools', 'wheel', 'ninja', 'Cython', 'numpy', 'mmengine', 'mmdet', 'mmpose',
-             'pycocotools', 'xtcocotools', 'json_tricks', 'munkres', 'pytest', 'opencv-python',
+             'pycocotools', 'xtcocotools', 'json_tricks', 'munkres', 'pytest', 'pytest-xdist',
+             'opencv-python',
              'scipy', 'matplotlib', 'terminaltables', 'shapely', 'onnx', 'onnxruntime',
              'onnxruntime-gpu']:
     out[name] = dist(name)
@@ -265,6 +266,7 @@ def ensure_python_deps(env: Env, state: dict, pins: dict) -> bool:
         need.append(f'opencv-python=={pins["opencv-python"]}')
     for name, key in [('pycocotools', 'pycocotools'), ('scipy', 'scipy'),
                       ('matplotlib', 'matplotlib'), ('pytest', 'pytest'),
+                      ('pytest-xdist', 'pytest-xdist'),
                       ('terminaltables', 'terminaltables'), ('shapely', 'shapely')]:
         if state.get(key) is None:
             need.append(name)
