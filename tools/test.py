@@ -24,7 +24,7 @@ from mmengine.config import ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmcenternet.models.utils.precision import KEEP_FP32  # noqa: E402
+from mmcenternet.models.utils.precision import FP32_PARTS, KEEP_FP32  # noqa: E402
 from mmcenternet.utils.cli import (UserError, is_pose_config, load_config,  # noqa: E402
                                    run_cli, set_local_rank)
 from mmcenternet.utils.config_checks import (check_checkpoint_matches,  # noqa: E402
@@ -74,12 +74,14 @@ def parse_args(argv=None):
     parser.add_argument('--onnx', help='ONNX file (raw maps, exported with --dynamic) for '
                         '--backend onnxruntime')
     parser.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32',
-                        help='PyTorch backend: run the backbone and neck in bfloat16 (CPU or '
-                        'GPU) or float16 (GPU); heads, sigmoid and decoding stay float32 '
-                        '(docs/speed.md has the accuracy and speed)')
-    parser.add_argument('--keep-fp32', nargs='*', choices=KEEP_FP32, default=None,
-                        help='with --precision: parts of the body kept float32 (default: stem '
-                        'offsets; give none to run the whole body in reduced precision)')
+                        help='PyTorch backend: run the backbone, neck and regression branches '
+                        'of the heads in bfloat16 (CPU or GPU) or float16 (GPU); heat-map '
+                        'branches, sigmoid and decoding stay float32 (docs/speed.md has the '
+                        'accuracy and speed)')
+    parser.add_argument('--keep-fp32', nargs='*', choices=FP32_PARTS, default=None,
+                        help='with --precision: parts kept float32 (default: '
+                        f'{" ".join(KEEP_FP32)}; regression: the heads\' regression branches; '
+                        'give none to run all of them in reduced precision)')
     parser.add_argument('--allow-tf32', action='store_true',
                         help='let cuDNN / cuBLAS use TF32 on Ampere+ GPUs (faster; off by default '
                         'so that GPU results stay within fp32 rounding of the original)')

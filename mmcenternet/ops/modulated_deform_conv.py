@@ -64,54 +64,70 @@ def _table(offset: Tensor, mask: Tensor, in_size: Tuple[int, int], kernel_size: 
     over short inner axes are several times slower), the y and x axes stacked in front.
 
     Returns:
-        ``index`` and ``weight`` (N * Ho * Wo * T, 4) (corners (y0, x0), (y0, x1), (y1, x0),
-        (y1, x1)); per axis (2, N, Ho, Wo, T): the weights of the near and far corner and
-        whether each corner contributes; the mask as (N, Ho, Wo, T).
+        ``index`` and ``weight`` (N * Ho * Wo, 4 * T) (corner-major: corners (y0, x0),
+        (y0, x1), (y1, x0), (y1, x1), each followed by the T taps); per axis (2, N, Ho, Wo, T):
+        the weights of the near and of the far corner, whether the near and whether the far
+        corner contributes; the mask as (N, Ho, Wo, T).
     """
     n, _, ho, wo = offset.shape
     h, w = in_size
     kh, kw = kernel_size
     taps = deform_groups * kh * kw
     device, dtype = offset.device, offset.dtype
-    # (y, x) grid position of every output pixel and tap: (2, 1, Ho, Wo, T)
+    # grid position of every output pixel and tap, per axis: y (Ho, 1, T), x (1, Wo, T)
     tap_i = torch.arange(kh, device=device).repeat_interleave(kw).repeat(deform_groups)
     tap_j = torch.arange(kw, device=device).repeat(kh * deform_groups)
     grid_y = (torch.arange(ho, device=device) * stride[0] - padding[0]).view(ho, 1, 1) + \
         (tap_i * dilation[0]).view(1, 1, taps)
     grid_x = (torch.arange(wo, device=device) * stride[1] - padding[1]).view(1, wo, 1) + \
         (tap_j * dilation[1]).view(1, 1, taps)
-    grid = torch.stack(torch.broadcast_tensors(grid_y, grid_x)).to(dtype).unsqueeze(1)
-    # Sampling positions (2, N, Ho, Wo, T): integer grid position + float offset, as mmcv
+    # Sampling positions (2, N, Ho, Wo, T): integer grid position + float offset, as mmcv; the
+    # grids are broadcast in the additions, never materialised
     pos = torch.empty((2, n, ho, wo, taps), device=device, dtype=dtype)
-    torch.add(offset.reshape(n, taps, 2, ho, wo).permute(2, 0, 3, 4, 1), grid, out=pos)
+    off = offset.reshape(n, taps, 2, ho, wo).permute(2, 0, 3, 4, 1)
+    torch.add(off[0], grid_y.to(dtype), out=pos[0])
+    torch.add(off[1], grid_x.to(dtype), out=pos[1])
+    # NaN and infinite positions become -2, outside every map: they fail every test below, as
+    # NaN does in mmcv, and the products with the tests below stay finite
+    pos.nan_to_num_(nan=-2.0, posinf=-2.0, neginf=-2.0)
     low = torch.floor(pos)
     last = torch.tensor([h - 1, w - 1], device=device, dtype=dtype).view(2, 1, 1, 1, 1)
     # A corner contributes only if it lies in the map and its point in (-1, H) x (-1, W), as in
-    # mmcv (values and gradients); NaN positions fail every test. The first clause of the far
-    # corner matters only for points exactly on -1, where mmcv has no offset gradient.
+    # mmcv (values and gradients). The first clause of the far corner matters only for points
+    # exactly on -1, where mmcv has no offset gradient.
     in_near = (low >= 0) & (low <= last)
     in_far = (pos > -1) & (low < last)
     frac = pos.sub_(low)
-    zero = frac.new_zeros(())
-    w_far = torch.where(in_far, frac, zero)
-    w_near = torch.where(in_near, frac.neg_().add_(1), zero)
-    msk = mask.reshape(n, taps, ho, wo).permute(0, 2, 3, 1)
+    # products with the tests rather than torch.where (several times slower), in place where
+    # possible (fresh tensors cost page faults on the CPU)
+    w_far = frac * in_far
+    w_near = frac.neg_().add_(1).mul_(in_near)
+    # contiguous: products with a permuted operand would keep its strides, and the stacks below
+    # would gather single values
+    msk = mask.reshape(n, taps, ho, wo).permute(0, 2, 3, 1).contiguous()
     wy0, wy1 = w_near[0] * msk, w_far[0] * msk
-    weight = torch.stack([wy0 * w_near[1], wy0 * w_far[1], wy1 * w_near[1], wy1 * w_far[1]], -1)
+    # corners in front of the taps: the order inside a pixel's bag does not change the sum, and
+    # runs of T values are written several times faster than single interleaved ones
+    weight = torch.empty((n, ho, wo, 4, taps), device=device, dtype=dtype)
+    for c, (wy, wx) in enumerate(((wy0, w_near[1]), (wy0, w_far[1]), (wy1, w_near[1]),
+                                  (wy1, w_far[1]))):
+        torch.mul(wy, wx, out=weight[..., c, :])
 
     itype = torch.int32 if n * h * w * taps < 2**31 - 1 else torch.int64
     # row of the tap projection = ((n * H + y) * W + x) * T + t; corners outside the map read
     # pixel 0 (with weight 0)
     scale = torch.tensor([w * taps, taps], device=device, dtype=itype).view(2, 1, 1, 1, 1)
-    near = torch.where(in_near, low, zero).to(itype).mul_(scale)
-    far = torch.where(in_far, low.add_(1), zero).to(itype).mul_(scale)
+    far = (low + 1).mul_(in_far).to(itype).mul_(scale)
+    near = low.mul_(in_near).to(itype).mul_(scale)
     first = (torch.arange(n, device=device, dtype=itype) * (h * w * taps)).view(n, 1, 1, 1) + \
         torch.arange(taps, device=device, dtype=itype).view(1, 1, 1, taps)
     y0, y1 = near[0].add_(first), far[0].add_(first)
-    index = torch.stack([y0 + near[1], y0 + far[1], y1 + near[1], y1 + far[1]], -1)
-    points = n * ho * wo * taps
-    return (index.view(points, 4), weight.view(points, 4), w_near, w_far,
-            torch.stack([in_near, in_far]), msk)
+    index = torch.empty((n, ho, wo, 4, taps), device=device, dtype=itype)
+    for c, (y, x) in enumerate(((y0, near[1]), (y0, far[1]), (y1, near[1]), (y1, far[1]))):
+        torch.add(y, x, out=index[..., c, :])
+    pixels = n * ho * wo
+    return (index.view(pixels, 4 * taps), weight.view(pixels, 4 * taps), w_near, w_far,
+            in_near, in_far, msk)
 
 
 class _SamplingTable(torch.autograd.Function):
@@ -127,25 +143,24 @@ class _SamplingTable(torch.autograd.Function):
     @staticmethod
     def forward(ctx, offset: Tensor, mask: Tensor, meta: tuple) -> Tuple[Tensor, Tensor]:
         with _one_cpu_thread(offset.device):
-            index, weight, w_near, w_far, contributes, msk = _table(offset, mask, *meta)
-        ctx.save_for_backward(w_near, w_far, contributes, msk)
+            index, weight, w_near, w_far, in_near, in_far, msk = _table(offset, mask, *meta)
+        ctx.save_for_backward(w_near, w_far, in_near, in_far, msk)
         ctx.mark_non_differentiable(index)
-        taps = w_near.shape[-1]
-        return index.view(-1, taps * 4), weight.view(-1, taps * 4)
+        return index, weight
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_index: Optional[Tensor], grad_weight: Tensor):
-        w_near, w_far, contributes, msk = ctx.saved_tensors
+        w_near, w_far, in_near, in_far, msk = ctx.saved_tensors
         n, ho, wo, taps = msk.shape
         with _one_cpu_thread(msk.device):
-            g00, g01, g10, g11 = grad_weight.reshape(n, ho, wo, taps, 4).unbind(-1)
+            g00, g01, g10, g11 = grad_weight.reshape(n, ho, wo, 4, taps).unbind(-2)
             (wy0, wx0), (wy1, wx1) = w_near, w_far
             # gradient of each axis' corner weights (summed over the other axis' corners)
             gy0, gy1 = g00 * wx0 + g01 * wx1, g10 * wx0 + g11 * wx1
             gx0, gx1 = g00 * wy0 + g10 * wy1, g01 * wy0 + g11 * wy1
             grad_mask = gy0 * wy0 + gy1 * wy1
-            (in_y0, in_x0), (in_y1, in_x1) = contributes
+            (in_y0, in_x0), (in_y1, in_x1) = in_near, in_far
             zero = gy0.new_zeros(())
             grad_y = (torch.where(in_y1, gy1, zero) - torch.where(in_y0, gy0, zero)) * msk
             grad_x = (torch.where(in_x1, gx1, zero) - torch.where(in_x0, gx0, zero)) * msk
@@ -170,9 +185,9 @@ def sampling_table(offset: Tensor, mask: Tensor, in_size: Tuple[int, int],
         deform_groups: Deformable groups.
 
     Returns:
-        ``(index, weight)``, each (N * Ho * Wo, T * 4) with ``T = deform_groups * kh * kw``:
-        for output pixel ``p = (n * Ho + y) * Wo + x`` and entry ``t * 4 + c`` (tap ``t``,
-        corner ``c`` of (top-left, top-right, bottom-left, bottom-right)), the row
+        ``(index, weight)``, each (N * Ho * Wo, 4 * T) with ``T = deform_groups * kh * kw``:
+        for output pixel ``p = (n * Ho + y) * Wo + x`` and entry ``c * T + t`` (corner ``c`` of
+        (top-left, top-right, bottom-left, bottom-right), tap ``t``), the row
         ``(n * H * W + pixel) * T + t`` of the tap projection (:func:`tap_projection`) and its
         weight (bilinear weight times mask, 0 for corners outside the map). ``index`` is int32
         when it fits, else int64; ``weight`` is differentiable w.r.t. ``offset`` and ``mask``.

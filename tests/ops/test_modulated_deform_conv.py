@@ -153,6 +153,25 @@ def test_sampling_table_rows():
     assert torch.allclose(weight, expected)
 
 
+def test_sampling_table_is_corner_major():
+    """Two taps (a 1x2 kernel): the four corners in turn, each with both taps; tap 1 sampled
+    at (0.5, 1.25) reads columns 1 and 2 of image rows 0 and 1."""
+    offset = torch.zeros(1, 4, 1, 1)
+    offset[0, 2], offset[0, 3] = 0.5, 0.25  # (dy, dx) of tap 1, whose grid position is (0, 1)
+    mask = torch.tensor([1.0, 0.5]).view(1, 2, 1, 1)
+    index, weight = sampling_table(offset, mask, (3, 4), (1, 2), (1, 1), (0, 0), (1, 1))
+    taps = 2
+    # per corner (top-left, top-right, bottom-left, bottom-right): (tap 0's pixel, tap 1's);
+    # tap 0 sits on pixel (0, 0), so its far corners are in the map with weight 0
+    corners = (((0, 0), (0, 1)), ((0, 1), (0, 2)), ((1, 0), (1, 1)), ((1, 1), (1, 2)))
+    expected_index = [(y * 4 + x) * taps + t for pair in corners
+                      for t, (y, x) in enumerate(pair)]
+    assert index.tolist() == [expected_index]
+    expected = [1.0, 0.5 * 0.75 * 0.5, 0.0, 0.5 * 0.25 * 0.5, 0.0, 0.5 * 0.75 * 0.5, 0.0,
+                0.5 * 0.25 * 0.5]
+    assert torch.allclose(weight, torch.tensor([expected]))
+
+
 def test_layer_is_dcnv2_with_the_same_parameters():
     torch.manual_seed(0)
     ref = build_conv_layer(dict(type='DCNv2', deform_groups=1), 8, 6, 3, padding=1)

@@ -65,8 +65,8 @@ def parse_args(argv=None):
                         'their ground truth is drawn beside the prediction (images are matched '
                         'by file name)')
     parser.add_argument('--precision', choices=['fp32', 'bf16', 'fp16'], default='fp32',
-                        help='PyTorch backend: backbone and neck in bfloat16 / float16 (heads '
-                        'and decoding stay float32)')
+                        help='PyTorch backend: backbone, neck and the heads\' regression '
+                        'branches in bfloat16 / float16 (heat maps and decoding stay float32)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
     args = parser.parse_args(argv)

@@ -1,15 +1,18 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """Reduced-precision inference: the network body in bfloat16, the heads and decoding in float32.
 
-Only the backbone and the neck (``extract_feat``) run under ``torch.autocast`` (bfloat16 on the
-CPU, float16 or bfloat16 on CUDA); their output is cast back to float32 before the heads, so that
-the heat-map logits, the sigmoid, the peak test and every regression map stay float32 (reduced
-precision there costs scores, the pitfall of quantised detectors). The weights stay float32:
-checkpoints, training and the other paths are unaffected.
+The backbone and the neck (``extract_feat``) run under ``torch.autocast`` (bfloat16 on the CPU,
+float16 or bfloat16 on CUDA), and so do the heads' regression branches (sizes, sub-pixel offsets,
+keypoint offsets); the body's output is cast back to float32 before the heads, so that the
+heat-map branches, their logits, the sigmoid, the peak test and the decoding stay float32
+(reduced precision there costs scores, the pitfall of quantised detectors), and the regression
+maps are cast to float32 as they leave their branch. The weights stay float32: checkpoints,
+training and the other paths are unaffected.
 
 Two parts of the body stay float32 by default (``keep_fp32``), because measuring showed that
 rounding them moves the heat-map peaks (a DLA-34 trained on the generated shapes, top-100 peaks
-shared with float32: whole body bfloat16 89 %, these two float32 96 %; docs/speed.md):
+shared with float32: whole body bfloat16 89 %, these two float32 96 %; 86 % and 93.5 % on
+a second training; docs/speed.md):
 
 * ``'stem'``: the backbone's leading convolutions, up to its first one with an output stride
   of 8 or more (DLA-34: base layer and levels 0 to 2; ResNet: conv1 and layer1). Every later
@@ -18,18 +21,25 @@ shared with float32: whole body bfloat16 89 %, these two float32 96 %; docs/spee
   (``conv_offset``): a rounded offset moves the sampling point (7 % of DLA-34's multiply-adds).
   The deformable products themselves run in bfloat16; the fast deformable convolution builds its
   sampling table in float32 (:func:`mmcenternet.ops.modulated_deform_conv2d_fast`).
+
+A third part may be named: ``'regression'``, the heads' regression branches (every branch but the
+heat maps), float32 as in training. In reduced precision by default: they do not move the peaks
+and their rounding (2 ** -9 of a box size) is far below what the AP resolves (docs/speed.md), while
+they are two thirds of the heads' work (the heads are 22 % of DLA-34's multiply-adds).
 """
 from typing import Callable, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 
-__all__ = ['PRECISIONS', 'KEEP_FP32', 'STEM_END_STRIDE', 'set_inference_precision',
-           'inference_precision_of', 'stem_convs', 'float32_modules']
+__all__ = ['PRECISIONS', 'KEEP_FP32', 'FP32_PARTS', 'STEM_END_STRIDE', 'set_inference_precision',
+           'inference_precision_of', 'stem_convs', 'float32_modules', 'regression_branches']
 
 #: Accepted ``precision`` values and their autocast dtype (None: plain float32).
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
-#: Parts of the body that ``set_inference_precision`` keeps float32 unless told otherwise.
+#: Parts that ``keep_fp32`` may name (see the module doc).
+FP32_PARTS = ('stem', 'offsets', 'regression')
+#: Parts that ``set_inference_precision`` keeps float32 unless told otherwise.
 KEEP_FP32 = ('stem', 'offsets')
 #: The stem ends before the first convolution with at least this output stride (also the rule
 #: of the int8 quantiser, :func:`mmcenternet.deployment.quantize.stem_nodes`).
@@ -61,6 +71,20 @@ class _Float32Forward:
             return self.fn(x.float())
 
 
+class _ReducedForward(_Float32Forward):
+    """A module's ``forward`` under autocast, its output float32 (kept on the module)."""
+
+    def __init__(self, fn: Callable, dtype: torch.dtype, channels_last: bool) -> None:
+        super().__init__(fn)
+        self.dtype, self.channels_last = dtype, channels_last
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(x.device.type, dtype=self.dtype):
+            return self.fn(x).float()
+
+
 def stem_convs(backbone: nn.Module, probe_size: int = 128) -> List[nn.Conv2d]:
     """The backbone's leading convolutions, in execution order, up to (not including) the first
     whose output stride is 8 or more; found by one float32 forward pass of a
@@ -89,9 +113,22 @@ def stem_convs(backbone: nn.Module, probe_size: int = 128) -> List[nn.Conv2d]:
 
 
 def _check_keep_fp32(keep_fp32: Sequence[str]) -> None:
-    bad = [k for k in keep_fp32 if k not in KEEP_FP32]
+    bad = [k for k in keep_fp32 if k not in FP32_PARTS]
     if bad:
-        raise ValueError(f'keep_fp32: unknown part(s) {bad}; choose from {KEEP_FP32}')
+        raise ValueError(f'keep_fp32: unknown part(s) {bad}; choose from {FP32_PARTS}')
+
+
+def regression_branches(model: nn.Module) -> List[nn.Module]:
+    """The branches of every CenterNet head module in ``model`` that are not heat maps (one
+    module per branch and stack, e.g. ``wh`` and ``reg`` of a detector)."""
+    from mmcenternet.models.dense_heads.centernet_head_module import CenterNetHeadModule
+    found: List[nn.Module] = []
+    for head in model.modules():
+        if isinstance(head, CenterNetHeadModule):
+            for name in head.heads:
+                if 'hm' not in name:  # the head module's own rule for heat maps
+                    found += list(getattr(head, name))
+    return found
 
 
 def float32_modules(model: nn.Module, keep_fp32: Sequence[str]) -> List[nn.Module]:
@@ -106,6 +143,18 @@ def float32_modules(model: nn.Module, keep_fp32: Sequence[str]) -> List[nn.Modul
                 found += [m.conv_offset for m in part.modules()
                           if isinstance(getattr(m, 'conv_offset', None), nn.Conv2d)]
     return found
+
+
+def _depthwise_transposed(body: Sequence[nn.Module], device: torch.device) -> List[nn.Module]:
+    """The depthwise transposed convolutions of ``body`` (DLA's bilinear up-sampling) on the
+    CPU: torch has no oneDNN kernel for them in bfloat16, and its generic one took 31 ms of
+    DLA-34's 245 ms at 672 x 448 (float32: under 1 ms); their work is negligible, so they
+    compute in float32 (speed only: they are not a ``keep_fp32`` part)."""
+    if device.type != 'cpu':
+        return []
+    return [sub for part in body for sub in part.modules()
+            if isinstance(sub, nn.ConvTranspose2d) and sub.groups > 1
+            and sub.groups == sub.in_channels]
 
 
 def _to_float(value):
@@ -133,8 +182,9 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
         precision: ``'fp32'`` (undo), ``'bf16'`` or ``'fp16'`` (CUDA only).
         channels_last: Store the body's weights and inputs channels-last (oneDNN's fast layout
             for reduced-precision convolutions on the CPU).
-        keep_fp32: Parts of the body that stay float32 (:data:`KEEP_FP32`: ``'stem'``,
-            ``'offsets'``); ``()`` runs the whole body in ``precision``.
+        keep_fp32: Parts that stay float32 (:data:`FP32_PARTS`: ``'stem'``, ``'offsets'``,
+            ``'regression'``; default :data:`KEEP_FP32`); ``()`` runs the whole body and the
+            regression branches in ``precision``. The heat-map branches are always float32.
 
     Returns:
         ``model``.
@@ -159,13 +209,17 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
             raise ValueError('fp16 inference needs a CUDA device; use bf16 on the CPU')
         body = [getattr(m, n) for n in ('backbone', 'neck') if isinstance(getattr(m, n, None),
                                                                           nn.Module)]
+        reduced_heads = [] if 'regression' in keep_fp32 else regression_branches(m)
         layout = torch.channels_last if (dtype is not None and channels_last) else \
             torch.contiguous_format
-        for part in body:
-            part.to(memory_format=layout)
+        for part in body + regression_branches(m):
+            part.to(memory_format=layout if part in body or part in reduced_heads
+                    else torch.contiguous_format)
         if dtype is not None:
-            for sub in float32_modules(m, keep_fp32):
+            for sub in float32_modules(m, keep_fp32) + _depthwise_transposed(body, device):
                 sub.forward = _Float32Forward(sub.forward)
+            for sub in reduced_heads:
+                sub.forward = _ReducedForward(sub.forward, dtype, channels_last)
             m.extract_feat = _ReducedPrecisionFeatures(m.extract_feat, dtype,
                                                        channels_last)
     return model

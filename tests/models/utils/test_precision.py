@@ -1,5 +1,6 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
-"""bfloat16 inference: body in bf16, heads and decoding in fp32, undone by 'fp32'."""
+"""bfloat16 inference: body and regression branches in bf16, heat maps and decoding in fp32,
+undone by 'fp32'."""
 import os.path as osp
 
 import pytest
@@ -99,12 +100,67 @@ def test_stem_and_offsets_stay_float32(model):
             h.remove()
 
 
+def test_regression_branches_reduced_heat_maps_float32(model):
+    """Default bf16: the size and offset branches compute in bf16 and hand float32 maps on; the
+    heat-map branch stays float32; keep_fp32=('regression', ...) keeps the branches float32."""
+    from mmcenternet.models.utils.precision import regression_branches
+    branches = regression_branches(model)
+    assert _names(model, branches) == ['bbox_head.head_module.wh.0', 'bbox_head.head_module.reg.0']
+    first = {n + '.0': n.split('.')[-2] for n in ('bbox_head.head_module.hm.0',
+                                                  'bbox_head.head_module.wh.0',
+                                                  'bbox_head.head_module.reg.0')}
+    dtypes = {}
+    hooks = [m.register_forward_hook(
+        lambda mod, inp, out, n=n: dtypes.__setitem__(first[n], out.dtype))
+        for n, m in model.named_modules() if n in first]
+    x = torch.randn(1, 3, 64, 64)
+    try:
+        with torch.no_grad():
+            set_inference_precision(model, 'bf16')
+            out = model(x, mode='tensor')
+            assert dtypes == {'hm': torch.float32, 'wh': torch.bfloat16, 'reg': torch.bfloat16}
+            assert all(o.dtype == torch.float32 for o in out)
+            set_inference_precision(model, 'bf16', keep_fp32=('stem', 'offsets', 'regression'))
+            model(x, mode='tensor')
+            assert set(dtypes.values()) == {torch.float32}
+    finally:
+        set_inference_precision(model, 'fp32')
+        for h in hooks:
+            h.remove()
+    assert not any('forward' in m.__dict__ for m in model.modules())
+
+
+def test_dla_upsampling_runs_float32_on_the_cpu():
+    """DLA's depthwise transposed convolutions (bilinear up-sampling) have no fast bfloat16 CPU
+    kernel: under bf16 they compute in float32, the convolutions around them in bfloat16."""
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/dla34_1x_coco.py'))
+    cfg.model.backbone.init_cfg = None
+    dla = MODELS.build(cfg.model).eval()
+    ups = {n: m for n, m in dla.named_modules() if isinstance(m, torch.nn.ConvTranspose2d)}
+    assert ups and all(m.groups == m.in_channels > 1 for m in ups.values())
+    dtypes = {}
+    watched = dict(ups, level3=dla.backbone.level3.tree1.tree1.conv1)
+    hooks = [m.register_forward_hook(lambda mod, inp, out, n=n: dtypes.__setitem__(n, out.dtype))
+             for n, m in watched.items()]
+    try:
+        with torch.no_grad():
+            set_inference_precision(dla, 'bf16', keep_fp32=())
+            dla(torch.randn(1, 3, 64, 64), mode='tensor')
+    finally:
+        for h in hooks:
+            h.remove()
+    assert dtypes.pop('level3') == torch.bfloat16
+    assert set(dtypes) == set(ups) and set(dtypes.values()) == {torch.float32}
+
+
 def test_bad_precision_is_refused(model):
     with pytest.raises(ValueError, match='precision must be one of'):
         set_inference_precision(model, 'int4')
     with pytest.raises(ValueError, match='fp16 inference needs a CUDA device'):
         set_inference_precision(model, 'fp16')
-    with pytest.raises(ValueError, match=r"keep_fp32: unknown part\(s\) \['heads'\]"):
+    with pytest.raises(ValueError, match=r"keep_fp32: unknown part\(s\) \['heads'\]; choose "
+                       r"from \('stem', 'offsets', 'regression'\)"):
         set_inference_precision(model, 'bf16', keep_fp32=('stem', 'heads'))
     with pytest.raises(ValueError, match='no extract_feat'):
         set_inference_precision(torch.nn.Linear(2, 2), 'bf16')
