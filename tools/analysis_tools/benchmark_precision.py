@@ -14,10 +14,11 @@ For DLA-34 and ResNet-DCN-18 (their COCO configs with 4 classes) the tool
    pre-processing, network, decoding and post-processing, medians of interleaved rounds.
 
 Paths: PyTorch float32 with mmcv's deformable convolution and with the fast one
-(:mod:`mmcenternet.ops`), PyTorch bfloat16 (backbone and neck with the stem and the offset
-convolutions float32, the default of :mod:`mmcenternet.models.utils.precision`; and the whole
-body bfloat16), onnxruntime float32 and onnxruntime int8 (``tools/deployment/quantize_onnx.py``
-defaults, calibrated on training images). Heads, sigmoid and decoding are float32 on every path.
+(:mod:`mmcenternet.ops`), PyTorch bfloat16 (backbone, neck and the heads' regression branches,
+with the stem and the offset convolutions float32, the default of
+:mod:`mmcenternet.models.utils.precision`; and the whole body bfloat16), onnxruntime float32 and
+onnxruntime int8 (``tools/deployment/quantize_onnx.py`` defaults, calibrated on training images).
+Heat-map branches, sigmoid and decoding are float32 on every path.
 
 Prints the machine (CPU model and its VNNI / BF16 / AMX flags) and the table; asserts nothing.
 Examples:
