@@ -97,7 +97,7 @@ default_hooks = dict(logger=dict(interval=10),
                      checkpoint=dict(by_epoch=False, interval={iters}, max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
-randomness = dict(seed=0)
+randomness = dict(seed={seed})
 """
 
 
@@ -110,6 +110,9 @@ def parse_args(argv=None):
                         help='training iterations of each network (batch --batch; default: '
                         + ', '.join(f'{k} {v["iters"]}' for k, v in SCHEDULES.items()) + ')')
     parser.add_argument('--batch', type=int, default=8)
+    parser.add_argument('--seed', type=int, default=0,
+                        help='training seed (a short schedule from scratch: some seeds train '
+                        'worse, see docs/speed.md; give each seed its own --work-dir)')
     parser.add_argument('--num-train', type=int, default=400, help='generated training images')
     parser.add_argument('--num-val', type=int, default=100,
                         help='generated validation images (accuracy)')
@@ -147,6 +150,7 @@ def train(name: str, args, data: str) -> str:
         f.write(TRAIN_CONFIG.format(base=osp.join(REPO, NETWORKS[name]), data=data,
                                     classes=tuple(SHAPE_CLASSES), num_classes=len(SHAPE_CLASSES),
                                     batch=args.batch, iters=iters, lr=SCHEDULES[name]['lr'],
+                                    seed=args.seed,
                                     step=max(1, int(iters * 0.8))))
     final = osp.join(out, 'final.pth')
     if osp.isfile(final):

@@ -11,8 +11,8 @@ training and the other paths are unaffected.
 
 Two parts of the body stay float32 by default (``keep_fp32``), because measuring showed that
 rounding them moves the heat-map peaks (a DLA-34 trained on the generated shapes, top-100 peaks
-shared with float32: whole body bfloat16 89 %, these two float32 96 %; 86 % and 93.5 % on
-a second training; docs/speed.md):
+shared with float32: whole body bfloat16 89 to 93 %, these two float32 96 % on two trainings;
+86 % and 93.5 % on one that stalled at AP 0.30; docs/speed.md):
 
 * ``'stem'``: the backbone's leading convolutions, up to its first one with an output stride
   of 8 or more (DLA-34: base layer and levels 0 to 2; ResNet: conv1 and layer1). Every later

@@ -96,7 +96,7 @@ def test_precision_benchmark_prints_every_path(tmp_path):
     proc = run('tools/analysis_tools/benchmark_precision.py', '--work-dir', str(tmp_path),
                '--networks', 'ResNet-DCN-18', '--train-iters', '2', '--batch', '2',
                '--num-train', '6', '--num-val', '3', '--num-calib', '2', '--repeats', '1',
-               '--warmup', '0', '--speed-size', '64', '96')
+               '--warmup', '0', '--speed-size', '64', '96', '--seed', '3')
     out = proc.stdout
     assert out.startswith('machine: cpu: ')
     for path in ("PyTorch fp32, mmcv's DCN", 'PyTorch fp32, fast DCN', 'PyTorch bf16',
@@ -106,6 +106,8 @@ def test_precision_benchmark_prints_every_path(tmp_path):
         values = row[14 + 28:].split()
         assert len(values) >= 10, row  # AP dAP AP50 peaks, 5 stages, x mmcv
     assert osp.isfile(tmp_path / 'ResNet-DCN-18' / 'final.pth')
+    with open(tmp_path / 'ResNet-DCN-18' / 'config.py') as f:
+        assert 'randomness = dict(seed=3)' in f.read()
 
 
 @pytest.mark.slow
