@@ -1,5 +1,5 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
-"""Reduced-precision inference: the network body in bfloat16, the heads and decoding in float32.
+"""Reduced-precision inference: the network body in bfloat16, the heat maps and decoding in float32.
 
 The backbone and the neck (``extract_feat``) run under ``torch.autocast`` (bfloat16 on the CPU,
 float16 or bfloat16 on CUDA), and so do the heads' regression branches (sizes, sub-pixel offsets,
@@ -47,7 +47,8 @@ STEM_END_STRIDE = 8
 
 
 class _ReducedPrecisionFeatures:
-    """``extract_feat`` under autocast, float32 outputs (a callable kept on the model)."""
+    """A callable under autocast with float32 outputs, kept on the model in place of
+    ``extract_feat`` and of each reduced regression branch's ``forward``."""
 
     def __init__(self, fn: Callable, dtype: torch.dtype, channels_last: bool) -> None:
         self.fn, self.dtype, self.channels_last = fn, dtype, channels_last
@@ -69,20 +70,6 @@ class _Float32Forward:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(x.device.type, enabled=False):
             return self.fn(x.float())
-
-
-class _ReducedForward(_Float32Forward):
-    """A module's ``forward`` under autocast, its output float32 (kept on the module)."""
-
-    def __init__(self, fn: Callable, dtype: torch.dtype, channels_last: bool) -> None:
-        super().__init__(fn)
-        self.dtype, self.channels_last = dtype, channels_last
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        if self.channels_last and x.dim() == 4:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(x.device.type, dtype=self.dtype):
-            return self.fn(x).float()
 
 
 def stem_convs(backbone: nn.Module, probe_size: int = 128) -> List[nn.Conv2d]:
@@ -201,7 +188,8 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
         if isinstance(current, _ReducedPrecisionFeatures):
             del m.extract_feat  # back to the class's method
         for sub in m.modules():
-            if isinstance(sub.__dict__.get('forward'), _Float32Forward):
+            if isinstance(sub.__dict__.get('forward'),
+                          (_Float32Forward, _ReducedPrecisionFeatures)):
                 del sub.forward
         dtype = PRECISIONS[precision]
         device = next(m.parameters()).device
@@ -209,17 +197,18 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
             raise ValueError('fp16 inference needs a CUDA device; use bf16 on the CPU')
         body = [getattr(m, n) for n in ('backbone', 'neck') if isinstance(getattr(m, n, None),
                                                                           nn.Module)]
-        reduced_heads = [] if 'regression' in keep_fp32 else regression_branches(m)
+        branches = regression_branches(m)
+        reduced_heads = [] if 'regression' in keep_fp32 else branches
+        reduced = body + reduced_heads
         layout = torch.channels_last if (dtype is not None and channels_last) else \
             torch.contiguous_format
-        for part in body + regression_branches(m):
-            part.to(memory_format=layout if part in body or part in reduced_heads
-                    else torch.contiguous_format)
+        for part in body + branches:
+            part.to(memory_format=layout if part in reduced else torch.contiguous_format)
         if dtype is not None:
             for sub in float32_modules(m, keep_fp32) + _depthwise_transposed(body, device):
                 sub.forward = _Float32Forward(sub.forward)
             for sub in reduced_heads:
-                sub.forward = _ReducedForward(sub.forward, dtype, channels_last)
+                sub.forward = _ReducedPrecisionFeatures(sub.forward, dtype, channels_last)
             m.extract_feat = _ReducedPrecisionFeatures(m.extract_feat, dtype,
                                                        channels_last)
     return model
