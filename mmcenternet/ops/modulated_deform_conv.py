@@ -44,6 +44,8 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 from torch.nn.modules.utils import _pair
 
+from .compiled import deform_gather, load_compiled_ops
+
 __all__ = [
     'modulated_deform_conv2d_fast', 'sampling_table', 'tap_projection', 'choose_impl',
     'unsupported_reason', 'mmcv_has_cuda_ops', 'FastModulatedDeformConv2dPack', 'DCN_IMPLS'
@@ -359,6 +361,19 @@ def modulated_deform_conv2d_fast(x: Tensor,
         # the products follow autocast even where the offsets were kept float32 (the reduced
         # precision policy keeps the offset convolutions float32)
         dtype = torch.get_autocast_dtype(x.device.type)
+    tensors = (x, offset, mask, weight, bias)
+    training = torch.is_grad_enabled() and any(t is not None and t.requires_grad
+                                               for t in tensors)
+    if (not training and x.device.type == 'cpu' and dtype in (torch.float32, torch.bfloat16)
+            and load_compiled_ops()):
+        # inference on the CPU: table and gather fused in the compiled kernel (ops/compiled.py),
+        # the sampling positions in float32 whatever the products' dtype
+        x, weight = x.to(dtype), weight.to(dtype)
+        ws = _workspace(n * h * w * taps * o, x) if deform_groups == 1 else None
+        proj = tap_projection(x, weight, deform_groups, out=ws)
+        out = deform_gather(proj, offset, mask, None if bias is None else bias.to(dtype),
+                            (h, w), (kh, kw), stride, padding, dilation, deform_groups)
+        return out.view(n, ho, wo, o).permute(0, 3, 1, 2)
     x, weight, mask = x.to(dtype), weight.to(dtype), mask.to(dtype)
     if dtype in (torch.bfloat16, torch.float16):
         # Half-precision sampling positions would be off by up to half a pixel on large maps
@@ -370,8 +385,7 @@ def modulated_deform_conv2d_fast(x: Tensor,
     else:
         index, wts = sampling_table(offset, mask, (h, w), (kh, kw), stride, padding, dilation,
                                     deform_groups)
-    tensors = (x, offset, mask, weight, bias)
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+    if training:
         proj = tap_projection(x, weight, deform_groups)
         out = _SampleTaps.apply(index, wts, proj)
         if bias is not None:
