@@ -42,6 +42,8 @@ setup(
     license='Apache License 2.0',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
     include_package_data=True,
+    # the compiled kernel's source, built on first use (mmcenternet/ops/compiled.py)
+    package_data={'mmcenternet.ops': ['csrc/*.cpp']},
     python_requires='>=3.8',
     install_requires=read_requirements('runtime.txt'),
     extras_require={

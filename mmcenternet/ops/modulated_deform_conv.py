@@ -479,18 +479,24 @@ class FastModulatedDeformConv2dPack(ModulatedDeformConv2dPack):
                       f"these layers run mmcv's modulated_deform_conv2d")
 
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        return self.forward_with_weights(x, self.weight, self.bias)
+
+    def forward_with_weights(self, x: Tensor, weight: Tensor,
+                             bias: Optional[Tensor]) -> Tensor:
+        """:meth:`forward` with ``weight`` / ``bias`` in place of the layer's own (the offsets
+        still come from ``conv_offset``); used by inference conversions that fold a following
+        batch norm into the layer (:mod:`mmcenternet.models.utils.precision`)."""
         out = self.conv_offset(x)
         num_offsets = 2 * self.deform_groups * self.kernel_size[0] * self.kernel_size[1]
         offset = out[:, :num_offsets]
         mask = torch.sigmoid(out[:, num_offsets:])
         if choose_impl(self.impl, x.device.type, self.unsupported) == 'fast':
-            return modulated_deform_conv2d_fast(x, offset, mask, self.weight, self.bias,
-                                                self.stride, self.padding, self.dilation,
-                                                self.deform_groups)
+            return modulated_deform_conv2d_fast(x, offset, mask, weight, bias, self.stride,
+                                                self.padding, self.dilation, self.deform_groups)
         # mmcv's kernels read raw memory: they need contiguous (N, C, H, W) tensors
         return modulated_deform_conv2d(x.contiguous(), offset.contiguous(), mask.contiguous(),
-                                       self.weight, self.bias, self.stride, self.padding,
-                                       self.dilation, self.groups, self.deform_groups)
+                                       weight, bias, self.stride, self.padding, self.dilation,
+                                       self.groups, self.deform_groups)
 
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '

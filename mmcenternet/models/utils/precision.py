@@ -32,6 +32,9 @@ from typing import Callable, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
+from .folding import (CachedConvForward, FoldedBatchNormForward, conv_bn_pairs,
+                      foldable)
+
 __all__ = ['PRECISIONS', 'KEEP_FP32', 'FP32_PARTS', 'STEM_END_STRIDE', 'set_inference_precision',
            'inference_precision_of', 'stem_convs', 'float32_modules', 'regression_branches']
 
@@ -108,12 +111,16 @@ def _check_keep_fp32(keep_fp32: Sequence[str]) -> None:
 def regression_branches(model: nn.Module) -> List[nn.Module]:
     """The branches of every CenterNet head module in ``model`` that are not heat maps (one
     module per branch and stack, e.g. ``wh`` and ``reg`` of a detector)."""
+    return _head_branches(model, heat_maps=False)
+
+
+def _head_branches(model: nn.Module, heat_maps: bool) -> List[nn.Module]:
     from mmcenternet.models.dense_heads.centernet_head_module import CenterNetHeadModule
     found: List[nn.Module] = []
     for head in model.modules():
         if isinstance(head, CenterNetHeadModule):
             for name in head.heads:
-                if 'hm' not in name:  # the head module's own rule for heat maps
+                if ('hm' in name) == heat_maps:  # the head module's own rule for heat maps
                     found += list(getattr(head, name))
     return found
 
@@ -161,7 +168,8 @@ def _models_with_features(model: nn.Module):
 
 def set_inference_precision(model: nn.Module, precision: str = 'bf16',
                             channels_last: bool = True,
-                            keep_fp32: Sequence[str] = KEEP_FP32) -> nn.Module:
+                            keep_fp32: Sequence[str] = KEEP_FP32,
+                            fold: bool = True) -> nn.Module:
     """Run the backbone and neck of ``model`` in ``precision`` from now on (in place).
 
     Args:
@@ -172,6 +180,10 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
         keep_fp32: Parts that stay float32 (:data:`FP32_PARTS`: ``'stem'``, ``'offsets'``,
             ``'regression'``; default :data:`KEEP_FP32`); ``()`` runs the whole body and the
             regression branches in ``precision``. The heat-map branches are always float32.
+        fold: Fold every batch norm of the body into the convolution before it and cache the
+            convolutions' weights in the dtype they compute in (:mod:`.folding`; the model's
+            parameters are unchanged). ``False`` leaves the batch norms and autocast's
+            per-call weight casts.
 
     Returns:
         ``model``.
@@ -189,7 +201,8 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
             del m.extract_feat  # back to the class's method
         for sub in m.modules():
             if isinstance(sub.__dict__.get('forward'),
-                          (_Float32Forward, _ReducedPrecisionFeatures)):
+                          (_Float32Forward, _ReducedPrecisionFeatures, CachedConvForward,
+                           FoldedBatchNormForward)):
                 del sub.forward
         dtype = PRECISIONS[precision]
         device = next(m.parameters()).device
@@ -202,11 +215,26 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
         reduced = body + reduced_heads
         layout = torch.channels_last if (dtype is not None and channels_last) else \
             torch.contiguous_format
-        for part in body + branches:
-            part.to(memory_format=layout if part in reduced else torch.contiguous_format)
+        # the heads' inputs are channels-last too (float32 copies of the body's output): every
+        # branch's weights follow, or each convolution would reorder its weight on every call
+        for part in body + branches + _head_branches(m, heat_maps=True):
+            part.to(memory_format=layout)
         if dtype is not None:
-            for sub in float32_modules(m, keep_fp32) + _depthwise_transposed(body, device):
-                sub.forward = _Float32Forward(sub.forward)
+            kept = float32_modules(m, keep_fp32)
+            pairs = conv_bn_pairs(m, body) if fold else {}
+            for sub in kept + _depthwise_transposed(body, device):
+                if sub not in pairs:
+                    sub.forward = _Float32Forward(sub.forward)
+            if fold:
+                # every convolution of the reduced parts, and the float32 ones with a batch norm
+                convs = [c for part in reduced for c in part.modules() if foldable(c)]
+                for conv in dict.fromkeys(convs + list(pairs)):
+                    f32 = conv in kept
+                    conv.forward = CachedConvForward(
+                        conv, pairs.get(conv), torch.float32 if f32 else dtype, layout,
+                        float32=f32)
+                for bn in pairs.values():
+                    bn.forward = FoldedBatchNormForward(bn)
             for sub in reduced_heads:
                 sub.forward = _ReducedPrecisionFeatures(sub.forward, dtype, channels_last)
             m.extract_feat = _ReducedPrecisionFeatures(m.extract_feat, dtype,

@@ -1,0 +1,123 @@
+# Copyright (c) mmcenternet contributors. All rights reserved.
+"""Batch norms folded into the convolutions before them, weights cached: the pairs found by data
+flow, the folded values, training mode, refreshed weights and the reduced-precision model."""
+import os.path as osp
+
+import pytest
+import torch
+import torch.nn as nn
+from golden import REPO
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+
+from mmcenternet.models.utils import set_inference_precision
+from mmcenternet.models.utils.folding import (CachedConvForward, FoldedBatchNormForward,
+                                              conv_bn_pairs)
+from mmcenternet.ops import FastModulatedDeformConv2dPack
+
+
+def _randomise_norms(model: nn.Module, seed: int = 0) -> None:
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=gen) * 0.2)
+            m.running_var.copy_(torch.rand(c, generator=gen) * 1.5 + 0.5)
+            m.weight.data.copy_(torch.rand(c, generator=gen) + 0.5)
+            m.bias.data.copy_(torch.randn(c, generator=gen) * 0.1)
+        if isinstance(getattr(m, 'conv_offset', None), nn.Conv2d):
+            m.conv_offset.weight.data.copy_(
+                torch.randn(m.conv_offset.weight.shape, generator=gen) * 0.02)
+
+
+@pytest.fixture(scope='module')
+def resdcn():
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/resdcn18_1x_coco.py'))
+    cfg.model.backbone.init_cfg = None
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).eval()
+    _randomise_norms(model)
+    return model
+
+
+def test_pairs_follow_the_data_flow(resdcn):
+    names = {id(m): n for n, m in resdcn.named_modules()}
+    pairs = {names[id(c)]: names[id(b)]
+             for c, b in conv_bn_pairs(resdcn, [resdcn.backbone, resdcn.neck]).items()}
+    assert pairs['backbone.conv1'] == 'backbone.bn1'
+    assert pairs['backbone.layer2.0.conv2'] == 'backbone.layer2.0.bn2'
+    assert pairs['backbone.layer2.0.downsample.0'] == 'backbone.layer2.0.downsample.1'
+    # the neck's deformable layers are folded; the batch norms after its transposed
+    # convolutions have no convolution to go into
+    deform = [c for c in pairs if isinstance(resdcn.get_submodule(c),
+                                             FastModulatedDeformConv2dPack)]
+    assert len(deform) == 3
+    norms = [n for n, m in resdcn.named_modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(pairs) == len(norms) - 3
+    assert resdcn.training is False
+
+
+@pytest.mark.parametrize('layer', ['conv', 'dcn'])
+def test_folded_values_training_mode_and_refresh(layer):
+    torch.manual_seed(0)
+    if layer == 'conv':
+        conv = nn.Conv2d(6, 8, 3, padding=1, bias=False)
+    else:
+        conv = FastModulatedDeformConv2dPack(6, 8, 3, padding=1)
+        nn.init.normal_(conv.conv_offset.weight, std=0.1)
+    bn = nn.BatchNorm2d(8)
+    _randomise_norms(nn.Sequential(conv, bn), seed=1)
+    pair = nn.Sequential(conv, bn).eval()
+    x = torch.randn(2, 6, 7, 9)
+
+    def unfolded():  # the classes' own forward passes, whatever the instances hold
+        return type(bn).forward(bn, type(conv).forward(conv, x))
+
+    with torch.no_grad():
+        ref = unfolded()
+        conv.forward = CachedConvForward(conv, bn, torch.float32)
+        bn.forward = FoldedBatchNormForward(bn)
+        torch.testing.assert_close(pair(x), ref, rtol=1e-5, atol=1e-5)
+        # changed statistics and weights (as by loading a checkpoint) are folded in on the next
+        # call
+        for change in (lambda: bn.running_var.mul_(4.0), lambda: bn.running_mean.add_(0.5),
+                       lambda: bn.weight.mul_(-1.0), lambda: conv.weight.mul_(0.5)):
+            before = unfolded()
+            change()
+            after = unfolded()
+            assert not torch.allclose(before, after)
+            torch.testing.assert_close(pair(x), after, rtol=1e-5, atol=1e-5)
+    # training mode: batch statistics, the pair runs unfolded
+    pair.train()
+    with torch.no_grad():
+        torch.testing.assert_close(pair(x), unfolded())
+
+
+def test_reduced_precision_model_runs_no_batch_norm(resdcn, monkeypatch):
+    """bf16 with folding: no batch-norm kernel runs, the outputs stay as close to float32 as
+    without folding, and 'fp32' restores the model."""
+    x = torch.randn(1, 3, 64, 96, generator=torch.Generator().manual_seed(2))
+    calls = []
+    real = torch.nn.functional.batch_norm
+    monkeypatch.setattr(torch.nn.functional, 'batch_norm',
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    with torch.no_grad():
+        ref = resdcn(x, mode='tensor')
+        set_inference_precision(resdcn, 'bf16', fold=False)
+        calls.clear()  # (the set-up's probes ran batch norms)
+        unfolded = resdcn(x, mode='tensor')
+        assert len(calls) == 26
+        set_inference_precision(resdcn, 'bf16')
+        calls.clear()
+        folded = resdcn(x, mode='tensor')
+        assert len(calls) == 3  # after the transposed convolutions only
+        set_inference_precision(resdcn, 'fp32')
+        again = resdcn(x, mode='tensor')
+    assert not any('forward' in m.__dict__ for m in resdcn.modules())
+    for r, u, f, a in zip(ref, unfolded, folded, again):
+        scale = r.abs().max()
+        err_u = ((u - r).abs().max() / scale).item()
+        err_f = ((f - r).abs().max() / scale).item()
+        assert err_f < 0.05 and err_f < 2 * err_u + 1e-3
+        torch.testing.assert_close(a, r, rtol=1e-5, atol=1e-5)
