@@ -117,7 +117,7 @@ def compiled_ops_error() -> Optional[str]:
 
 def deform_gather(proj: Tensor, offset: Tensor, mask: Tensor, bias: Optional[Tensor],
                   in_size: tuple, kernel_size: tuple, stride: tuple, padding: tuple,
-                  dilation: tuple, deform_groups: int) -> Tensor:
+                  dilation: tuple, deform_groups: int, relu: bool = False) -> Tensor:
     """Sampling and gather of a modulated deformable convolution in one pass (CPU, no autograd).
 
     Args:
@@ -128,11 +128,12 @@ def deform_gather(proj: Tensor, offset: Tensor, mask: Tensor, bias: Optional[Ten
         bias: (O, ) or ``None``.
         in_size, kernel_size, stride, padding, dilation: ``(h, w)`` pairs.
         deform_groups: Deformable groups (``T = deform_groups * kh * kw``).
+        relu: Apply a ReLU after the bias.
 
     Returns:
-        (N * Ho * Wo, O) in ``proj``'s dtype, the bias added.
+        (N * Ho * Wo, O) in ``proj``'s dtype, the bias added (and the ReLU applied).
     """
     return torch.ops.mmcenternet.deform_gather(
         proj, offset.float(), mask.float(), bias, in_size[0], in_size[1], kernel_size[0],
         kernel_size[1], stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1],
-        deform_groups)
+        deform_groups, relu)

@@ -322,7 +322,8 @@ def modulated_deform_conv2d_fast(x: Tensor,
                                  stride: IntPair = 1,
                                  padding: IntPair = 0,
                                  dilation: IntPair = 1,
-                                 deform_groups: int = 1) -> Tensor:
+                                 deform_groups: int = 1,
+                                 relu: bool = False) -> Tensor:
     """mmcv's ``modulated_deform_conv2d`` (with ``groups == 1``) as large tensor operations.
 
     Args:
@@ -333,6 +334,7 @@ def modulated_deform_conv2d_fast(x: Tensor,
         bias: (O, ) or ``None``.
         stride, padding, dilation: As ``torch.nn.functional.conv2d``.
         deform_groups: Deformable groups (must divide C).
+        relu: Apply a ReLU to the result (fused into the compiled kernel where it runs).
 
     Returns:
         (N, O, Ho, Wo), in the dtype of ``offset`` (mmcv's rule, which keeps AMP working), or in
@@ -372,7 +374,7 @@ def modulated_deform_conv2d_fast(x: Tensor,
         ws = _workspace(n * h * w * taps * o, x) if deform_groups == 1 else None
         proj = tap_projection(x, weight, deform_groups, out=ws)
         out = deform_gather(proj, offset, mask, None if bias is None else bias.to(dtype),
-                            (h, w), (kh, kw), stride, padding, dilation, deform_groups)
+                            (h, w), (kh, kw), stride, padding, dilation, deform_groups, relu)
         return out.view(n, ho, wo, o).permute(0, 3, 1, 2)
     x, weight, mask = x.to(dtype), weight.to(dtype), mask.to(dtype)
     if dtype in (torch.bfloat16, torch.float16):
@@ -390,6 +392,8 @@ def modulated_deform_conv2d_fast(x: Tensor,
         out = _SampleTaps.apply(index, wts, proj)
         if bias is not None:
             out = out + bias.to(dtype)
+        if relu:
+            out = torch.relu(out)
     else:  # inference: the projection goes to a reused buffer, consumed at once
         ws = None
         if x.device.type == 'cpu' and deform_groups == 1:
@@ -398,6 +402,8 @@ def modulated_deform_conv2d_fast(x: Tensor,
         out = F.embedding_bag(index, proj, per_sample_weights=wts, mode='sum')
         if bias is not None:
             out.add_(bias.to(dtype))
+        if relu:
+            out.relu_()
     return out.view(n, ho, wo, o).permute(0, 3, 1, 2)
 
 
@@ -481,22 +487,25 @@ class FastModulatedDeformConv2dPack(ModulatedDeformConv2dPack):
     def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
         return self.forward_with_weights(x, self.weight, self.bias)
 
-    def forward_with_weights(self, x: Tensor, weight: Tensor,
-                             bias: Optional[Tensor]) -> Tensor:
+    def forward_with_weights(self, x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                             relu: bool = False) -> Tensor:
         """:meth:`forward` with ``weight`` / ``bias`` in place of the layer's own (the offsets
-        still come from ``conv_offset``); used by inference conversions that fold a following
-        batch norm into the layer (:mod:`mmcenternet.models.utils.precision`)."""
+        still come from ``conv_offset``) and optionally the following ReLU applied; used by
+        inference conversions that fold the batch norm and ReLU after the layer into it
+        (:mod:`mmcenternet.models.utils.folding`)."""
         out = self.conv_offset(x)
         num_offsets = 2 * self.deform_groups * self.kernel_size[0] * self.kernel_size[1]
         offset = out[:, :num_offsets]
         mask = torch.sigmoid(out[:, num_offsets:])
         if choose_impl(self.impl, x.device.type, self.unsupported) == 'fast':
             return modulated_deform_conv2d_fast(x, offset, mask, weight, bias, self.stride,
-                                                self.padding, self.dilation, self.deform_groups)
+                                                self.padding, self.dilation, self.deform_groups,
+                                                relu=relu)
         # mmcv's kernels read raw memory: they need contiguous (N, C, H, W) tensors
-        return modulated_deform_conv2d(x.contiguous(), offset.contiguous(), mask.contiguous(),
-                                       weight, bias, self.stride, self.padding, self.dilation,
-                                       self.groups, self.deform_groups)
+        out = modulated_deform_conv2d(x.contiguous(), offset.contiguous(), mask.contiguous(),
+                                      weight, bias, self.stride, self.padding, self.dilation,
+                                      self.groups, self.deform_groups)
+        return out.relu_() if relu else out
 
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '

@@ -14,13 +14,14 @@ see the original model): the folded weights live in the wrappers, are recomputed
 tensor changes (loading a checkpoint, an optimiser step) and are not used while the batch norm is
 in training mode, where the pair runs unfolded.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
-__all__ = ['conv_bn_pairs', 'CachedConvForward', 'FoldedBatchNormForward', 'foldable']
+__all__ = ['FusionPlan', 'fusion_plan', 'body_fusion_plan', 'branch_fusion_plan', 'conv_bn_pairs',
+           'CachedConvForward', 'FoldedBatchNormForward', 'FusedReLUForward', 'foldable']
 
 
 def foldable(module: nn.Module) -> bool:
@@ -36,49 +37,94 @@ def foldable(module: nn.Module) -> bool:
         module, FastModulatedDeformConv2dPack)
 
 
-def conv_bn_pairs(model: nn.Module, modules: Sequence[nn.Module],
-                  probe_size: int = 128) -> Dict[nn.Module, nn.BatchNorm2d]:
-    """The batch norms of ``modules`` whose input is the output of one convolution.
+class FusionPlan(NamedTuple):
+    """What an inference conversion folds: ``{conv: bn}`` and ``{conv: relu}``."""
+    norms: Dict[nn.Module, nn.BatchNorm2d]
+    relus: Dict[nn.Module, nn.ReLU]
 
-    Found by one float32 eval-mode pass of ``model.extract_feat`` on a ``probe_size`` square
-    (data flow, not module order): a pair is a foldable convolution and a ``BatchNorm2d`` that
-    each run once, the batch norm on exactly the tensor the convolution returned.
 
-    Returns:
-        ``{conv: bn}``.
+def fusion_plan(modules: Sequence[nn.Module], run: Callable[[], object]) -> FusionPlan:
+    """The batch norms and ReLUs of ``modules`` that can be folded into a convolution.
+
+    Found from the data flow of one forward pass (``run()``, in eval mode and without
+    gradients), not from module order:
+
+    * a batch norm is folded into a foldable convolution if each runs once and the batch norm's
+      input is exactly the tensor the convolution returned;
+    * an in-place ReLU is fused into such a convolution if it runs once and its input is exactly
+      the output of that convolution or of its folded batch norm (an in-place ReLU already
+      overwrites the tensor, so no other consumer can rely on the values before it).
     """
     convs = [m for part in modules for m in part.modules() if foldable(m)]
     norms = [m for part in modules for m in part.modules() if type(m) is nn.BatchNorm2d]
+    relus = [m for part in modules for m in part.modules()
+             if type(m) is nn.ReLU and m.inplace]
     produced: Dict[int, Tuple[nn.Module, Tensor]] = {}
     calls: Dict[nn.Module, int] = {}
-    fed: Dict[nn.Module, Optional[nn.Module]] = {}
+    source: Dict[nn.Module, Optional[nn.Module]] = {}
 
-    def after_conv(mod, inputs, out):
-        calls[mod] = calls.get(mod, 0) + 1
+    def after(mod, inputs, out):
         produced[id(out)] = (mod, out)  # the tensor is kept: its id stays unique
 
-    def before_bn(mod, inputs):
+    def before(mod, inputs):
         calls[mod] = calls.get(mod, 0) + 1
-        source = produced.get(id(inputs[0]))
-        fed[mod] = source[0] if source is not None and source[1] is inputs[0] else None
+        found = produced.get(id(inputs[0]))
+        source[mod] = found[0] if found is not None and found[1] is inputs[0] else None
 
-    hooks = [m.register_forward_hook(after_conv) for m in convs]
-    hooks += [m.register_forward_pre_hook(before_bn) for m in norms]
+    hooks = []
+    for m in convs + norms + relus:
+        hooks += [m.register_forward_pre_hook(before), m.register_forward_hook(after)]
+    try:
+        with torch.no_grad():
+            run()
+    finally:
+        for h in hooks:
+            h.remove()
+    once = {m for m, n in calls.items() if n == 1}
+    pairs = {conv: bn for bn, conv in source.items()
+             if bn in norms and bn in once and conv in once and conv in convs}
+    by_norm = {bn: conv for conv, bn in pairs.items()}
+    fused: Dict[nn.Module, nn.ReLU] = {}
+    for relu in relus:
+        src = source.get(relu)
+        conv = by_norm.get(src, src if src in convs and src not in pairs else None)
+        if relu in once and conv in once and conv is not None:
+            fused[conv] = relu
+    return FusionPlan(pairs, fused)
+
+
+def body_fusion_plan(model: nn.Module, modules: Sequence[nn.Module],
+                     probe_size: int = 128) -> FusionPlan:
+    """:func:`fusion_plan` of a detector's body, probed by ``model.extract_feat`` on a
+    ``probe_size`` square of zeros in eval mode (the mode is restored)."""
     param = next(model.parameters())
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
-            model.extract_feat(torch.zeros(1, 3, probe_size, probe_size, device=param.device))
+        return fusion_plan(modules, lambda: model.extract_feat(
+            torch.zeros(1, 3, probe_size, probe_size, device=param.device)))
     finally:
-        for h in hooks:
-            h.remove()
         model.train(was_training)
-    pairs: Dict[nn.Module, nn.BatchNorm2d] = {}
-    for bn, conv in fed.items():
-        if conv is not None and calls.get(conv) == 1 and calls.get(bn) == 1:
-            pairs[conv] = bn
-    return pairs
+
+
+def branch_fusion_plan(branch: nn.Module, size: int = 8) -> FusionPlan:
+    """:func:`fusion_plan` of one head branch (a module taking one feature map), probed on a
+    ``size`` square of zeros."""
+    first = next(m for m in branch.modules() if isinstance(m, nn.Conv2d))
+    param = next(branch.parameters())
+    was_training = branch.training
+    branch.eval()
+    try:
+        return fusion_plan([branch], lambda: branch(
+            torch.zeros(1, first.in_channels, size, size, device=param.device)))
+    finally:
+        branch.train(was_training)
+
+
+def conv_bn_pairs(model: nn.Module, modules: Sequence[nn.Module],
+                  probe_size: int = 128) -> Dict[nn.Module, nn.BatchNorm2d]:
+    """``{conv: bn}`` of :func:`body_fusion_plan`."""
+    return body_fusion_plan(model, modules, probe_size).norms
 
 
 class CachedConvForward:
@@ -91,13 +137,15 @@ class CachedConvForward:
         memory_format: Layout of the cached weight (channels-last for oneDNN's reduced-precision
             kernels).
         float32: Run outside autocast (a float32 part of a reduced-precision body).
+        relu: Apply the ReLU that follows (and that :class:`FusedReLUForward` then skips): in
+            oneDNN's convolution as a post-op on the CPU, in the deformable layer's kernel.
     """
 
     def __init__(self, conv: nn.Module, bn: Optional[nn.BatchNorm2d], dtype: torch.dtype,
                  memory_format: torch.memory_format = torch.contiguous_format,
-                 float32: bool = False) -> None:
+                 float32: bool = False, relu: bool = False) -> None:
         self.conv, self.bn, self.dtype = conv, bn, dtype
-        self.memory_format, self.float32 = memory_format, float32
+        self.memory_format, self.float32, self.relu = memory_format, float32, relu
         self.unfolded = type(conv).forward.__get__(conv)
         self._key: Optional[tuple] = None
         self.weight: Optional[Tensor] = None
@@ -149,9 +197,18 @@ class CachedConvForward:
         return self._run(x.to(self.dtype))
 
     def _run(self, x: Tensor) -> Tensor:
-        if isinstance(self.conv, nn.Conv2d):
-            return self.conv._conv_forward(x, self.weight, self.bias)
-        return self.conv.forward_with_weights(x, self.weight, self.bias)
+        conv = self.conv
+        if not isinstance(conv, nn.Conv2d):
+            return conv.forward_with_weights(x, self.weight, self.bias, relu=self.relu)
+        if (self.relu and x.device.type == 'cpu' and _POINTWISE is not None
+                and conv.padding_mode == 'zeros' and not isinstance(conv.padding, str)
+                and x.dtype in (torch.float32, torch.bfloat16)):
+            # oneDNN's convolution with the ReLU as a post-op: the same values as
+            # convolution then ReLU, one pass over the output fewer
+            return _POINTWISE(x, self.weight, self.bias, list(conv.padding), list(conv.stride),
+                              list(conv.dilation), conv.groups, 'relu', [], '')
+        out = conv._conv_forward(x, self.weight, self.bias)
+        return out.relu_() if self.relu else out
 
 
 class FoldedBatchNormForward:
@@ -164,3 +221,26 @@ class FoldedBatchNormForward:
 
     def __call__(self, x: Tensor) -> Tensor:
         return self.unfolded(x) if self.bn.training else x
+
+
+class FusedReLUForward:
+    """A fused ReLU's ``forward``: the identity where its convolution applied it, itself where
+    the convolution ran unfolded (its batch norm in training mode)."""
+
+    def __init__(self, relu: nn.ReLU, bn: Optional[nn.BatchNorm2d]) -> None:
+        self.relu_module, self.bn = relu, bn
+        self.unfolded = type(relu).forward.__get__(relu)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.unfolded(x) if self.bn is not None and self.bn.training else x
+
+
+def _pointwise_op():
+    """oneDNN's fused convolution (torch's CPU build), or ``None`` where torch lacks it."""
+    try:
+        return torch.ops.mkldnn._convolution_pointwise
+    except (AttributeError, RuntimeError):
+        return None
+
+
+_POINTWISE = _pointwise_op() if torch.backends.mkldnn.is_available() else None

@@ -32,8 +32,8 @@ from typing import Callable, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from .folding import (CachedConvForward, FoldedBatchNormForward, conv_bn_pairs,
-                      foldable)
+from .folding import (CachedConvForward, FoldedBatchNormForward, FusedReLUForward, FusionPlan,
+                      body_fusion_plan, branch_fusion_plan, foldable)
 
 __all__ = ['PRECISIONS', 'KEEP_FP32', 'FP32_PARTS', 'STEM_END_STRIDE', 'set_inference_precision',
            'inference_precision_of', 'stem_convs', 'float32_modules', 'regression_branches']
@@ -180,10 +180,10 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
         keep_fp32: Parts that stay float32 (:data:`FP32_PARTS`: ``'stem'``, ``'offsets'``,
             ``'regression'``; default :data:`KEEP_FP32`); ``()`` runs the whole body and the
             regression branches in ``precision``. The heat-map branches are always float32.
-        fold: Fold every batch norm of the body into the convolution before it and cache the
-            convolutions' weights in the dtype they compute in (:mod:`.folding`; the model's
-            parameters are unchanged). ``False`` leaves the batch norms and autocast's
-            per-call weight casts.
+        fold: Fold every batch norm of the body into the convolution before it, fuse the ReLUs
+            that follow a convolution into it, and cache the convolutions' weights in the dtype
+            and layout they compute in (:mod:`.folding`; the model's parameters are unchanged).
+            ``False`` leaves the batch norms, the ReLUs and autocast's per-call weight casts.
 
     Returns:
         ``model``.
@@ -202,7 +202,7 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
         for sub in m.modules():
             if isinstance(sub.__dict__.get('forward'),
                           (_Float32Forward, _ReducedPrecisionFeatures, CachedConvForward,
-                           FoldedBatchNormForward)):
+                           FoldedBatchNormForward, FusedReLUForward)):
                 del sub.forward
         dtype = PRECISIONS[precision]
         device = next(m.parameters()).device
@@ -221,20 +221,30 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
             part.to(memory_format=layout)
         if dtype is not None:
             kept = float32_modules(m, keep_fp32)
-            pairs = conv_bn_pairs(m, body) if fold else {}
+            plan = FusionPlan({}, {})
+            heat_maps = _head_branches(m, heat_maps=True)
+            if fold:
+                plan = body_fusion_plan(m, body)
+                for branch in branches + heat_maps:
+                    plan.relus.update(branch_fusion_plan(branch).relus)
             for sub in kept + _depthwise_transposed(body, device):
-                if sub not in pairs:
+                if sub not in plan.norms and sub not in plan.relus:
                     sub.forward = _Float32Forward(sub.forward)
             if fold:
-                # every convolution of the reduced parts, and the float32 ones with a batch norm
+                # every convolution of the reduced parts, and the float32 ones with a batch
+                # norm or ReLU to fuse (the heat-map branches compute in float32 as before)
                 convs = [c for part in reduced for c in part.modules() if foldable(c)]
-                for conv in dict.fromkeys(convs + list(pairs)):
-                    f32 = conv in kept
+                reduced_convs = set(convs) - set(kept)
+                for conv in dict.fromkeys(convs + list(plan.norms) + list(plan.relus)):
+                    f32 = conv not in reduced_convs
+                    bn, relu = plan.norms.get(conv), plan.relus.get(conv)
                     conv.forward = CachedConvForward(
-                        conv, pairs.get(conv), torch.float32 if f32 else dtype, layout,
-                        float32=f32)
-                for bn in pairs.values():
-                    bn.forward = FoldedBatchNormForward(bn)
+                        conv, bn, torch.float32 if f32 else dtype, layout, float32=f32,
+                        relu=relu is not None)
+                    if bn is not None:
+                        bn.forward = FoldedBatchNormForward(bn)
+                    if relu is not None:
+                        relu.forward = FusedReLUForward(relu, bn)
             for sub in reduced_heads:
                 sub.forward = _ReducedPrecisionFeatures(sub.forward, dtype, channels_last)
             m.extract_feat = _ReducedPrecisionFeatures(m.extract_feat, dtype,

@@ -66,11 +66,16 @@ inline bool axis_of(float pos, int64_t size, Axis* a) {
 // is added (64 float32 = four 512-bit or eight 256-bit registers).
 constexpr int64_t kBlock = 64;
 
-// out[0:width] = bias + sum_j weight[j] * row[j][0:width] with `width` <= kBlock; `Width` is
-// kBlock for full blocks (a constant trip count, unrolled into registers) or 0 for the tail.
+// A ReLU that keeps NaN, as torch's.
+inline float rectify(float v, bool relu) { return relu && v < 0.f ? 0.f : v; }
+
+// out[0:width] = bias + sum_j weight[j] * row[j][0:width] with `width` <= kBlock (rectified if
+// `relu`); `Width` is kBlock for full blocks (a constant trip count, unrolled into registers) or
+// 0 for the tail.
 template <int64_t Width, typename scalar_t>
 inline void weighted_rows(const scalar_t* const* row, const float* weight, int64_t count,
-                          int64_t offset, int64_t width, const float* bias, scalar_t* out) {
+                          int64_t offset, int64_t width, const float* bias, bool relu,
+                          scalar_t* out) {
   const int64_t w = Width ? Width : width;
   float acc[kBlock];
   for (int64_t o = 0; o < w; ++o) acc[o] = bias[o];
@@ -80,10 +85,9 @@ inline void weighted_rows(const scalar_t* const* row, const float* weight, int64
 #pragma omp simd
     for (int64_t o = 0; o < w; ++o) acc[o] += wj * load(r, o);
   }
-  for (int64_t o = 0; o < w; ++o) store(out, o, acc[o]);
+  for (int64_t o = 0; o < w; ++o) store(out, o, rectify(acc[o], relu));
 }
 
-// The corners of one output pixel's sampling points: rows of the projection and weights.
 #if defined(__AVX512F__)
 // bfloat16 rows, full blocks: explicit AVX-512 (the compiler does not vectorise the widening
 // load of a bfloat16 well); each 16-value piece is widened by a zero-extension and a shift.
@@ -91,7 +95,7 @@ template <>
 inline void weighted_rows<kBlock, c10::BFloat16>(const c10::BFloat16* const* row,
                                                  const float* weight, int64_t count,
                                                  int64_t offset, int64_t, const float* bias,
-                                                 c10::BFloat16* out) {
+                                                 bool relu, c10::BFloat16* out) {
   static_assert(kBlock == 64, "four 16-lane registers per block");
   __m512 acc[4];
   for (int k = 0; k < 4; ++k) acc[k] = _mm512_loadu_ps(bias + 16 * k);
@@ -106,9 +110,13 @@ inline void weighted_rows<kBlock, c10::BFloat16>(const c10::BFloat16* const* row
   }
   float sums[kBlock];
   for (int k = 0; k < 4; ++k) _mm512_storeu_ps(sums + 16 * k, acc[k]);
-  for (int64_t o = 0; o < kBlock; ++o) out[o] = c10::BFloat16(sums[o]);  // round to nearest even
+  for (int64_t o = 0; o < kBlock; ++o) {
+    out[o] = c10::BFloat16(rectify(sums[o], relu));  // rounded to nearest even
+  }
 }
 #endif
+
+// The corners of one output pixel's sampling points: rows of the projection and weights.
 
 template <typename scalar_t>
 struct Corners {
@@ -121,7 +129,7 @@ template <typename scalar_t>
 void gather_kernel(const at::Tensor& proj, const at::Tensor& offset, const at::Tensor& mask,
                    const c10::optional<at::Tensor>& bias, at::Tensor& out, int64_t height,
                    int64_t width, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
-                   int64_t pw, int64_t dh, int64_t dw, int64_t taps) {
+                   int64_t pw, int64_t dh, int64_t dw, int64_t taps, bool relu) {
   const int64_t n = offset.size(0), ho = offset.size(2), wo = offset.size(3);
   const int64_t channels = proj.size(1);
   const float* off = offset.data_ptr<float>();
@@ -197,11 +205,11 @@ void gather_kernel(const at::Tensor& proj, const at::Tensor& offset, const at::T
       scalar_t* o = dst + p * channels;
       for (int64_t c = 0; c < full; c += kBlock) {
         weighted_rows<kBlock>(cur.row.data(), cur.weight.data(), cur.count, c, kBlock,
-                              bias_f.data() + c, o + c);
+                              bias_f.data() + c, relu, o + c);
       }
       if (full < channels) {
         weighted_rows<0>(cur.row.data(), cur.weight.data(), cur.count, full, channels - full,
-                         bias_f.data() + full, o + full);
+                         bias_f.data() + full, relu, o + full);
       }
     }
   });
@@ -210,7 +218,7 @@ void gather_kernel(const at::Tensor& proj, const at::Tensor& offset, const at::T
 at::Tensor deform_gather(const at::Tensor& proj, const at::Tensor& offset, const at::Tensor& mask,
                          const c10::optional<at::Tensor>& bias, int64_t height, int64_t width,
                          int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
-                         int64_t dh, int64_t dw, int64_t deform_groups) {
+                         int64_t dh, int64_t dw, int64_t deform_groups, bool relu) {
   TORCH_CHECK(proj.device().is_cpu() && offset.device().is_cpu() && mask.device().is_cpu(),
               "deform_gather: CPU tensors only");
   TORCH_CHECK(proj.dim() == 2 && proj.is_contiguous(), "deform_gather: proj must be a contiguous "
@@ -229,10 +237,10 @@ at::Tensor deform_gather(const at::Tensor& proj, const at::Tensor& offset, const
   at::Tensor out = at::empty({n * ho * wo, proj.size(1)}, proj.options());
   if (proj.scalar_type() == at::kFloat) {
     gather_kernel<float>(proj, offset, mask, bias, out, height, width, kh, kw, sh, sw, ph, pw, dh,
-                         dw, taps);
+                         dw, taps, relu);
   } else if (proj.scalar_type() == at::kBFloat16) {
     gather_kernel<c10::BFloat16>(proj, offset, mask, bias, out, height, width, kh, kw, sh, sw, ph,
-                                 pw, dh, dw, taps);
+                                 pw, dh, dw, taps, relu);
   } else {
     TORCH_CHECK(false, "deform_gather: proj must be float32 or bfloat16, got ",
                 proj.scalar_type());
@@ -245,7 +253,7 @@ at::Tensor deform_gather(const at::Tensor& proj, const at::Tensor& offset, const
 TORCH_LIBRARY(mmcenternet, m) {
   m.def("deform_gather(Tensor proj, Tensor offset, Tensor mask, Tensor? bias, int height, "
         "int width, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, "
-        "int deform_groups) -> Tensor");
+        "int deform_groups, bool relu) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(mmcenternet, CPU, m) { m.impl("deform_gather", &deform_gather); }
