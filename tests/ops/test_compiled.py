@@ -22,11 +22,11 @@ def kernel():
     return torch.ops.mmcenternet.deform_gather
 
 
-def run(inputs, conf, compiled_on: bool, monkeypatch):
+def run(inputs, conf, compiled_on: bool, monkeypatch, relu: bool = False):
     monkeypatch.setenv('MMCENTERNET_COMPILED_OPS', '1' if compiled_on else '0')
     stride, padding, dilation, dg = conf
     with torch.no_grad():
-        return modulated_deform_conv2d_fast(*inputs, stride, padding, dilation, dg)
+        return modulated_deform_conv2d_fast(*inputs, stride, padding, dilation, dg, relu=relu)
 
 
 CASES = [  # n, c_in, c_out, h, w, kernel, stride, padding, dilation, deform_groups
@@ -50,6 +50,11 @@ def test_matches_the_tensor_implementation(kernel, case, monkeypatch):
     # without a bias
     ref = run(inputs[:4] + [None], conf, False, monkeypatch)
     out = run(inputs[:4] + [None], conf, True, monkeypatch)
+    assert rel_err(out, ref) < 2e-6
+    # with the ReLU fused
+    ref = run(inputs, conf, False, monkeypatch, relu=True)
+    out = run(inputs, conf, True, monkeypatch, relu=True)
+    assert (ref == 0).any() and (ref > 0).any()
     assert rel_err(out, ref) < 2e-6
 
 
@@ -91,7 +96,10 @@ def test_bfloat16_products_float32_positions(kernel, monkeypatch):
     for on in (False, True):
         with torch.autocast('cpu', dtype=torch.bfloat16):
             results[on] = run(inputs, conf, on, monkeypatch)
+            # the ReLU in the AVX-512 block and in the generic tail (136 = 2 x 64 + 8 channels)
+            rectified = run(inputs, conf, on, monkeypatch, relu=True)
         assert results[on].dtype == torch.bfloat16
+        assert torch.equal(rectified, torch.relu(results[on]))
     err_tensor = rel_err(results[False].float(), ref32)
     err_kernel = rel_err(results[True].float(), ref32)
     assert err_kernel < 2e-2

@@ -12,7 +12,8 @@ from mmengine.registry import MODELS, init_default_scope
 
 from mmcenternet.models.utils import set_inference_precision
 from mmcenternet.models.utils.folding import (CachedConvForward, FoldedBatchNormForward,
-                                              conv_bn_pairs)
+                                              FusedReLUForward, body_fusion_plan,
+                                              branch_fusion_plan, conv_bn_pairs)
 from mmcenternet.ops import FastModulatedDeformConv2dPack
 
 
@@ -95,23 +96,29 @@ def test_folded_values_training_mode_and_refresh(layer):
 
 
 def test_reduced_precision_model_runs_no_batch_norm(resdcn, monkeypatch):
-    """bf16 with folding: no batch-norm kernel runs, the outputs stay as close to float32 as
+    """bf16 with folding: no batch-norm kernel runs, seven ReLUs fewer, the outputs stay as close to float32 as
     without folding, and 'fp32' restores the model."""
     x = torch.randn(1, 3, 64, 96, generator=torch.Generator().manual_seed(2))
-    calls = []
-    real = torch.nn.functional.batch_norm
+    calls, relu_calls = [], []
+    real, real_relu = torch.nn.functional.batch_norm, torch.nn.functional.relu
     monkeypatch.setattr(torch.nn.functional, 'batch_norm',
                         lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(torch.nn.functional, 'relu',
+                        lambda *a, **k: relu_calls.append(1) or real_relu(*a, **k))
     with torch.no_grad():
         ref = resdcn(x, mode='tensor')
         set_inference_precision(resdcn, 'bf16', fold=False)
         calls.clear()  # (the set-up's probes ran batch norms)
+        relu_calls.clear()
         unfolded = resdcn(x, mode='tensor')
         assert len(calls) == 26
+        relus_unfolded = len(relu_calls)
         set_inference_precision(resdcn, 'bf16')
         calls.clear()
+        relu_calls.clear()
         folded = resdcn(x, mode='tensor')
         assert len(calls) == 3  # after the transposed convolutions only
+        assert len(relu_calls) == relus_unfolded - 7  # stem, 3 deformable layers, 3 branches
         set_inference_precision(resdcn, 'fp32')
         again = resdcn(x, mode='tensor')
     assert not any('forward' in m.__dict__ for m in resdcn.modules())
@@ -121,3 +128,55 @@ def test_reduced_precision_model_runs_no_batch_norm(resdcn, monkeypatch):
         err_f = ((f - r).abs().max() / scale).item()
         assert err_f < 0.05 and err_f < 2 * err_u + 1e-3
         torch.testing.assert_close(a, r, rtol=1e-5, atol=1e-5)
+
+
+def test_relus_fused_only_where_they_follow_one_convolution(resdcn):
+    names = {id(m): n for n, m in resdcn.named_modules()}
+    plan = body_fusion_plan(resdcn, [resdcn.backbone, resdcn.neck])
+    relus = {names[id(c)]: names[id(r)] for c, r in plan.relus.items()}
+    # the stem's ReLU and the ReLUs after the neck's deformable layers (through their folded
+    # batch norms); a residual block's ReLU runs twice (after its first convolution and after
+    # the sum) and the ReLUs after the transposed convolutions have no foldable convolution
+    assert relus == {'backbone.conv1': 'backbone.relu',
+                     'neck.deconv_layers.0.conv': 'neck.deconv_layers.0.activate',
+                     'neck.deconv_layers.2.conv': 'neck.deconv_layers.2.activate',
+                     'neck.deconv_layers.4.conv': 'neck.deconv_layers.4.activate'}
+    branch = resdcn.bbox_head.head_module.hm[0]
+    assert branch_fusion_plan(branch).relus == {branch[0]: branch[1]}
+
+
+@pytest.mark.parametrize('layer', ['conv', 'dcn'])
+def test_fused_relu_values_and_training_mode(layer):
+    torch.manual_seed(0)
+    if layer == 'conv':
+        conv = nn.Conv2d(6, 8, 3, padding=1)
+    else:
+        conv = FastModulatedDeformConv2dPack(6, 8, 3, padding=1)
+        nn.init.normal_(conv.conv_offset.weight, std=0.1)
+    bn, relu = nn.BatchNorm2d(8), nn.ReLU(inplace=True)
+    block = nn.Sequential(conv, bn, relu)
+    _randomise_norms(block, seed=2)
+    block.eval()
+    x = torch.randn(2, 6, 7, 9)
+
+    def unfolded():
+        return torch.relu(type(bn).forward(bn, type(conv).forward(conv, x)))
+
+    for dtype in (torch.float32, torch.bfloat16):
+        conv.forward = CachedConvForward(conv, bn, dtype, relu=True)
+        bn.forward = FoldedBatchNormForward(bn)
+        relu.forward = FusedReLUForward(relu, bn)
+        with torch.no_grad():
+            ref = unfolded()
+            if dtype is torch.float32:
+                out = block(x)
+                torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+            else:
+                with torch.autocast('cpu', dtype=torch.bfloat16):
+                    out = block(x)
+                assert out.dtype == torch.bfloat16
+                torch.testing.assert_close(out.float(), ref, rtol=0.05, atol=0.05)
+            assert (out >= 0).all() and (ref > 0).any() and (ref == 0).any()
+    block.train()  # batch statistics: convolution, batch norm and ReLU run as written
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), unfolded())
