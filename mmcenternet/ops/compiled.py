@@ -117,7 +117,8 @@ def compiled_ops_error() -> Optional[str]:
 
 def deform_gather(proj: Tensor, offset: Tensor, mask: Tensor, bias: Optional[Tensor],
                   in_size: tuple, kernel_size: tuple, stride: tuple, padding: tuple,
-                  dilation: tuple, deform_groups: int, relu: bool = False) -> Tensor:
+                  dilation: tuple, deform_groups: int, relu: bool = False,
+                  mask_logits: bool = False) -> Tensor:
     """Sampling and gather of a modulated deformable convolution in one pass (CPU, no autograd).
 
     Args:
@@ -129,6 +130,7 @@ def deform_gather(proj: Tensor, offset: Tensor, mask: Tensor, bias: Optional[Ten
         in_size, kernel_size, stride, padding, dilation: ``(h, w)`` pairs.
         deform_groups: Deformable groups (``T = deform_groups * kh * kw``).
         relu: Apply a ReLU after the bias.
+        mask_logits: ``mask`` holds logits: the kernel applies the sigmoid.
 
     Returns:
         (N * Ho * Wo, O) in ``proj``'s dtype, the bias added (and the ReLU applied).
@@ -136,4 +138,4 @@ def deform_gather(proj: Tensor, offset: Tensor, mask: Tensor, bias: Optional[Ten
     return torch.ops.mmcenternet.deform_gather(
         proj, offset.float(), mask.float(), bias, in_size[0], in_size[1], kernel_size[0],
         kernel_size[1], stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1],
-        deform_groups, relu)
+        deform_groups, relu, mask_logits)

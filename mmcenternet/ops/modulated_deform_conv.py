@@ -323,7 +323,8 @@ def modulated_deform_conv2d_fast(x: Tensor,
                                  padding: IntPair = 0,
                                  dilation: IntPair = 1,
                                  deform_groups: int = 1,
-                                 relu: bool = False) -> Tensor:
+                                 relu: bool = False,
+                                 mask_logits: bool = False) -> Tensor:
     """mmcv's ``modulated_deform_conv2d`` (with ``groups == 1``) as large tensor operations.
 
     Args:
@@ -335,6 +336,8 @@ def modulated_deform_conv2d_fast(x: Tensor,
         stride, padding, dilation: As ``torch.nn.functional.conv2d``.
         deform_groups: Deformable groups (must divide C).
         relu: Apply a ReLU to the result (fused into the compiled kernel where it runs).
+        mask_logits: ``mask`` holds logits and the sigmoid is applied here (in the compiled
+            kernel where it runs).
 
     Returns:
         (N, O, Ho, Wo), in the dtype of ``offset`` (mmcv's rule, which keeps AMP working), or in
@@ -374,8 +377,11 @@ def modulated_deform_conv2d_fast(x: Tensor,
         ws = _workspace(n * h * w * taps * o, x) if deform_groups == 1 else None
         proj = tap_projection(x, weight, deform_groups, out=ws)
         out = deform_gather(proj, offset, mask, None if bias is None else bias.to(dtype),
-                            (h, w), (kh, kw), stride, padding, dilation, deform_groups, relu)
+                            (h, w), (kh, kw), stride, padding, dilation, deform_groups, relu,
+                            mask_logits)
         return out.view(n, ho, wo, o).permute(0, 3, 1, 2)
+    if mask_logits:
+        mask = torch.sigmoid(mask)
     x, weight, mask = x.to(dtype), weight.to(dtype), mask.to(dtype)
     if dtype in (torch.bfloat16, torch.float16):
         # Half-precision sampling positions would be off by up to half a pixel on large maps
@@ -496,11 +502,11 @@ class FastModulatedDeformConv2dPack(ModulatedDeformConv2dPack):
         out = self.conv_offset(x)
         num_offsets = 2 * self.deform_groups * self.kernel_size[0] * self.kernel_size[1]
         offset = out[:, :num_offsets]
-        mask = torch.sigmoid(out[:, num_offsets:])
         if choose_impl(self.impl, x.device.type, self.unsupported) == 'fast':
-            return modulated_deform_conv2d_fast(x, offset, mask, weight, bias, self.stride,
-                                                self.padding, self.dilation, self.deform_groups,
-                                                relu=relu)
+            return modulated_deform_conv2d_fast(x, offset, out[:, num_offsets:], weight, bias,
+                                                self.stride, self.padding, self.dilation,
+                                                self.deform_groups, relu=relu, mask_logits=True)
+        mask = torch.sigmoid(out[:, num_offsets:])
         # mmcv's kernels read raw memory: they need contiguous (N, C, H, W) tensors
         out = modulated_deform_conv2d(x.contiguous(), offset.contiguous(), mask.contiguous(),
                                       weight, bias, self.stride, self.padding, self.dilation,

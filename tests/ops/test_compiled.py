@@ -56,6 +56,14 @@ def test_matches_the_tensor_implementation(kernel, case, monkeypatch):
     out = run(inputs, conf, True, monkeypatch, relu=True)
     assert (ref == 0).any() and (ref > 0).any()
     assert rel_err(out, ref) < 2e-6
+    # the mask as logits, its sigmoid in the kernel
+    logits = torch.logit(inputs[2].clamp(1e-3, 1 - 1e-3))
+    ref = run(inputs[:2] + [torch.sigmoid(logits)] + inputs[3:], conf, False, monkeypatch)
+    monkeypatch.setenv('MMCENTERNET_COMPILED_OPS', '1')
+    with torch.no_grad():
+        out = modulated_deform_conv2d_fast(*inputs[:2], logits, *inputs[3:], *conf,
+                                           mask_logits=True)
+    assert rel_err(out, ref) < 2e-6
 
 
 def test_edges_and_non_finite_offsets(kernel, monkeypatch):

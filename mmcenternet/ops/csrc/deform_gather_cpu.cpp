@@ -6,7 +6,8 @@
 // bilinear corners (row index of the tap projection and weight) in about 35 element-wise passes
 // and then gathers with embedding_bag. This kernel computes each point's corners where they are
 // consumed: one pass over the offsets, the rows of the projection read once per corner, the sums
-// kept in float32, the bias added at the end. The contribution rule and weights are those of
+// kept in float32, the bias added at the end (and, on request, the mask's sigmoid and a ReLU
+// applied on the way). The contribution rule and weights are those of
 // `_table` in modulated_deform_conv.py (mmcv's rule): a point contributes only inside
 // (-1, H) x (-1, W), and only through its in-map corners; NaN or infinite positions contribute
 // nothing.
@@ -129,7 +130,8 @@ template <typename scalar_t>
 void gather_kernel(const at::Tensor& proj, const at::Tensor& offset, const at::Tensor& mask,
                    const c10::optional<at::Tensor>& bias, at::Tensor& out, int64_t height,
                    int64_t width, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
-                   int64_t pw, int64_t dh, int64_t dw, int64_t taps, bool relu) {
+                   int64_t pw, int64_t dh, int64_t dw, int64_t taps, bool relu,
+                   bool mask_logits) {
   const int64_t n = offset.size(0), ho = offset.size(2), wo = offset.size(3);
   const int64_t channels = proj.size(1);
   const float* off = offset.data_ptr<float>();
@@ -167,7 +169,8 @@ void gather_kernel(const at::Tensor& proj, const at::Tensor& offset, const at::T
       if (!axis_of(o[(2 * t + 1) * off_c] + static_cast<float>(base_x + tap_x[t]), width, &ax)) {
         continue;
       }
-      const float mt = m[t * msk_c];
+      const float raw = m[t * msk_c];
+      const float mt = mask_logits ? 1.f / (1.f + std::exp(-raw)) : raw;
       const float wy[2] = {ay.w_near * mt, ay.w_far * mt};
       const float wx[2] = {ax.w_near, ax.w_far};
       // row ((b * H + y) * W + x) * T + t of the projection (tap_projection's order)
@@ -218,7 +221,8 @@ void gather_kernel(const at::Tensor& proj, const at::Tensor& offset, const at::T
 at::Tensor deform_gather(const at::Tensor& proj, const at::Tensor& offset, const at::Tensor& mask,
                          const c10::optional<at::Tensor>& bias, int64_t height, int64_t width,
                          int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
-                         int64_t dh, int64_t dw, int64_t deform_groups, bool relu) {
+                         int64_t dh, int64_t dw, int64_t deform_groups, bool relu,
+                         bool mask_logits) {
   TORCH_CHECK(proj.device().is_cpu() && offset.device().is_cpu() && mask.device().is_cpu(),
               "deform_gather: CPU tensors only");
   TORCH_CHECK(proj.dim() == 2 && proj.is_contiguous(), "deform_gather: proj must be a contiguous "
@@ -237,10 +241,10 @@ at::Tensor deform_gather(const at::Tensor& proj, const at::Tensor& offset, const
   at::Tensor out = at::empty({n * ho * wo, proj.size(1)}, proj.options());
   if (proj.scalar_type() == at::kFloat) {
     gather_kernel<float>(proj, offset, mask, bias, out, height, width, kh, kw, sh, sw, ph, pw, dh,
-                         dw, taps, relu);
+                         dw, taps, relu, mask_logits);
   } else if (proj.scalar_type() == at::kBFloat16) {
     gather_kernel<c10::BFloat16>(proj, offset, mask, bias, out, height, width, kh, kw, sh, sw, ph,
-                                 pw, dh, dw, taps, relu);
+                                 pw, dh, dw, taps, relu, mask_logits);
   } else {
     TORCH_CHECK(false, "deform_gather: proj must be float32 or bfloat16, got ",
                 proj.scalar_type());
@@ -253,7 +257,7 @@ at::Tensor deform_gather(const at::Tensor& proj, const at::Tensor& offset, const
 TORCH_LIBRARY(mmcenternet, m) {
   m.def("deform_gather(Tensor proj, Tensor offset, Tensor mask, Tensor? bias, int height, "
         "int width, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, "
-        "int deform_groups, bool relu) -> Tensor");
+        "int deform_groups, bool relu, bool mask_logits) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(mmcenternet, CPU, m) { m.impl("deform_gather", &deform_gather); }
