@@ -6,8 +6,10 @@ float16 or bfloat16 on CUDA), and so do the heads' regression branches (sizes, s
 keypoint offsets); the body's output is cast back to float32 before the heads, so that the
 heat-map branches, their logits, the sigmoid, the peak test and the decoding stay float32
 (reduced precision there costs scores, the pitfall of quantised detectors), and the regression
-maps are cast to float32 as they leave their branch. The weights stay float32: checkpoints,
-training and the other paths are unaffected.
+maps are cast to float32 as they leave their branch. The parameters stay float32: checkpoints,
+training and the other paths are unaffected. By default (``fold=True``) the batch norms and
+ReLUs that follow a convolution are folded into it and the weights are cached in the dtype and
+layout they compute in (:mod:`.folding`).
 
 Two parts of the body stay float32 by default (``keep_fp32``), because measuring showed that
 rounding them moves the heat-map peaks (a DLA-34 trained on the generated shapes, top-100 peaks

@@ -22,6 +22,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -74,14 +75,14 @@ inline float rectify(float v, bool relu) { return relu && v < 0.f ? 0.f : v; }
 // `relu`); `Width` is kBlock for full blocks (a constant trip count, unrolled into registers) or
 // 0 for the tail.
 template <int64_t Width, typename scalar_t>
-inline void weighted_rows(const scalar_t* const* row, const float* weight, int64_t count,
-                          int64_t offset, int64_t width, const float* bias, bool relu,
-                          scalar_t* out) {
+inline void weighted_rows(const scalar_t* rows, int64_t channels, const int32_t* index,
+                          const float* weight, int64_t count, int64_t offset, int64_t width,
+                          const float* bias, bool relu, scalar_t* out) {
   const int64_t w = Width ? Width : width;
   float acc[kBlock];
   for (int64_t o = 0; o < w; ++o) acc[o] = bias[o];
   for (int64_t j = 0; j < count; ++j) {
-    const scalar_t* __restrict__ r = row[j] + offset;
+    const scalar_t* __restrict__ r = rows + index[j] * channels + offset;
     const float wj = weight[j];
 #pragma omp simd
     for (int64_t o = 0; o < w; ++o) acc[o] += wj * load(r, o);
@@ -93,15 +94,16 @@ inline void weighted_rows(const scalar_t* const* row, const float* weight, int64
 // bfloat16 rows, full blocks: explicit AVX-512 (the compiler does not vectorise the widening
 // load of a bfloat16 well); each 16-value piece is widened by a zero-extension and a shift.
 template <>
-inline void weighted_rows<kBlock, c10::BFloat16>(const c10::BFloat16* const* row,
-                                                 const float* weight, int64_t count,
-                                                 int64_t offset, int64_t, const float* bias,
-                                                 bool relu, c10::BFloat16* out) {
+inline void weighted_rows<kBlock, c10::BFloat16>(const c10::BFloat16* rows, int64_t channels,
+                                                 const int32_t* index, const float* weight,
+                                                 int64_t count, int64_t offset, int64_t,
+                                                 const float* bias, bool relu,
+                                                 c10::BFloat16* out) {
   static_assert(kBlock == 64, "four 16-lane registers per block");
   __m512 acc[4];
   for (int k = 0; k < 4; ++k) acc[k] = _mm512_loadu_ps(bias + 16 * k);
   for (int64_t j = 0; j < count; ++j) {
-    const c10::BFloat16* r = row[j] + offset;
+    const c10::BFloat16* r = rows + index[j] * channels + offset;
     const __m512 w = _mm512_set1_ps(weight[j]);
     for (int k = 0; k < 4; ++k) {
       const __m256i half = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r + 16 * k));
@@ -119,9 +121,8 @@ inline void weighted_rows<kBlock, c10::BFloat16>(const c10::BFloat16* const* row
 
 // The corners of one output pixel's sampling points: rows of the projection and weights.
 
-template <typename scalar_t>
 struct Corners {
-  std::vector<const scalar_t*> row;
+  std::vector<int32_t> index;  // rows of the projection
   std::vector<float> weight;
   int64_t count = 0;
 };
@@ -131,7 +132,7 @@ void gather_kernel(const at::Tensor& proj, const at::Tensor& offset, const at::T
                    const c10::optional<at::Tensor>& bias, at::Tensor& out, int64_t height,
                    int64_t width, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
                    int64_t pw, int64_t dh, int64_t dw, int64_t taps, bool relu,
-                   bool mask_logits) {
+                   bool mask_logits, bool generic) {
   const int64_t n = offset.size(0), ho = offset.size(2), wo = offset.size(3);
   const int64_t channels = proj.size(1);
   const float* off = offset.data_ptr<float>();
@@ -157,7 +158,7 @@ void gather_kernel(const at::Tensor& proj, const at::Tensor& offset, const at::T
   const int64_t pixels = n * ho * wo;
   const int64_t full = channels / kBlock * kBlock;
 
-  auto corners_of = [&](int64_t p, Corners<scalar_t>* c) {
+  auto corners_of = [&](int64_t p, Corners* c) {
     const int64_t b = p / (ho * wo), y = (p / wo) % ho, x = p % wo;
     const float* o = off + b * off_n + y * off_y + x * off_x;
     const float* m = msk + b * msk_n + y * msk_y + x * msk_x;
@@ -174,45 +175,135 @@ void gather_kernel(const at::Tensor& proj, const at::Tensor& offset, const at::T
       const float wy[2] = {ay.w_near * mt, ay.w_far * mt};
       const float wx[2] = {ax.w_near, ax.w_far};
       // row ((b * H + y) * W + x) * T + t of the projection (tap_projection's order)
-      const scalar_t* first = rows + (((b * height + ay.low) * width + ax.low) * taps + t) * channels;
+      const int64_t first = ((b * height + ay.low) * width + ax.low) * taps + t;
       for (int cy = 0; cy < 2; ++cy) {
         for (int cx = 0; cx < 2; ++cx) {
           const float w = wy[cy] * wx[cx];
           if (w == 0.f) continue;  // every corner outside the map has weight 0
-          c->row[c->count] = first + (cy * width + cx) * taps * channels;
+          c->index[c->count] = static_cast<int32_t>(first + (cy * width + cx) * taps);
           c->weight[c->count++] = w;
         }
       }
     }
   };
+#if defined(__AVX512F__)
+  // The same, 16 sampling points at a time: positions, tests and weights in vector registers,
+  // the contributing corners written with compress-stores. Same operations in the same order,
+  // so the same weights; corners come corner-major within each group of 16 points.
+  const int64_t padded = (taps + 15) / 16 * 16;
+  std::vector<float> tap_yf(padded, 0.f), tap_xf(padded, 0.f);
+  std::vector<int32_t> at_y(padded, 0), at_x(padded, 0), at_m(padded, 0), tap_id(padded, 0);
+  for (int64_t t = 0; t < taps; ++t) {
+    tap_yf[t] = static_cast<float>(tap_y[t]);
+    tap_xf[t] = static_cast<float>(tap_x[t]);
+    at_y[t] = static_cast<int32_t>(2 * t * off_c);
+    at_x[t] = static_cast<int32_t>((2 * t + 1) * off_c);
+    at_m[t] = static_cast<int32_t>(t * msk_c);
+    tap_id[t] = static_cast<int32_t>(t);
+  }
+  auto corners_avx512 = [&](int64_t p, Corners* c) {
+    const int64_t b = p / (ho * wo), y = (p / wo) % ho, x = p % wo;
+    const float* o = off + b * off_n + y * off_y + x * off_x;
+    const float* m = msk + b * msk_n + y * msk_y + x * msk_x;
+    const __m512 base_y = _mm512_set1_ps(static_cast<float>(y * sh - ph));
+    const __m512 base_x = _mm512_set1_ps(static_cast<float>(x * sw - pw));
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.f),
+                 minus_one = _mm512_set1_ps(-1.f);
+    const __m512 h_f = _mm512_set1_ps(static_cast<float>(height)),
+                 w_f = _mm512_set1_ps(static_cast<float>(width));
+    const __m512 h_last = _mm512_set1_ps(static_cast<float>(height - 1)),
+                 w_last = _mm512_set1_ps(static_cast<float>(width - 1));
+    const __m512i v_taps = _mm512_set1_epi32(static_cast<int32_t>(taps));
+    const __m512i v_width = _mm512_set1_epi32(static_cast<int32_t>(width));
+    const __m512i v_down = _mm512_set1_epi32(static_cast<int32_t>(width * taps));
+    const __m512i v_image = _mm512_set1_epi32(static_cast<int32_t>(b * height * width * taps));
+    c->count = 0;
+    for (int64_t t0 = 0; t0 < taps; t0 += 16) {
+      const int64_t lanes = taps - t0 < 16 ? taps - t0 : 16;
+      const __mmask16 live = static_cast<__mmask16>((1u << lanes) - 1u);
+      const __m512 dy = _mm512_mask_i32gather_ps(
+          zero, live, _mm512_loadu_si512(at_y.data() + t0), o, 4);
+      const __m512 dx = _mm512_mask_i32gather_ps(
+          zero, live, _mm512_loadu_si512(at_x.data() + t0), o, 4);
+      __m512 mt = _mm512_mask_i32gather_ps(zero, live, _mm512_loadu_si512(at_m.data() + t0), m, 4);
+      const __m512 py = _mm512_add_ps(dy, _mm512_add_ps(base_y, _mm512_loadu_ps(tap_yf.data() + t0)));
+      const __m512 px = _mm512_add_ps(dx, _mm512_add_ps(base_x, _mm512_loadu_ps(tap_xf.data() + t0)));
+      // inside (-1, H) x (-1, W); ordered comparisons: NaN and infinities fail
+      const __mmask16 valid = live & _mm512_cmp_ps_mask(py, minus_one, _CMP_GT_OQ) &
+                              _mm512_cmp_ps_mask(py, h_f, _CMP_LT_OQ) &
+                              _mm512_cmp_ps_mask(px, minus_one, _CMP_GT_OQ) &
+                              _mm512_cmp_ps_mask(px, w_f, _CMP_LT_OQ);
+      if (!valid) continue;
+      if (mask_logits) {
+        alignas(64) float raw[16];
+        _mm512_store_ps(raw, mt);
+        for (int64_t i = 0; i < lanes; ++i) raw[i] = 1.f / (1.f + std::exp(-raw[i]));
+        mt = _mm512_load_ps(raw);
+      }
+      const __m512 low_y = _mm512_roundscale_ps(py, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+      const __m512 low_x = _mm512_roundscale_ps(px, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+      const __m512 fy = _mm512_sub_ps(py, low_y), fx = _mm512_sub_ps(px, low_x);
+      // inside the point's range the near corner is in the map where low >= 0, the far one
+      // where low < size - 1
+      const __m512 wy0 = _mm512_mul_ps(
+          _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(low_y, zero, _CMP_GE_OQ), _mm512_sub_ps(one, fy)), mt);
+      const __m512 wy1 = _mm512_mul_ps(
+          _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(low_y, h_last, _CMP_LT_OQ), fy), mt);
+      const __m512 wx0 =
+          _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(low_x, zero, _CMP_GE_OQ), _mm512_sub_ps(one, fx));
+      const __m512 wx1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(low_x, w_last, _CMP_LT_OQ), fx);
+      const __m512i iy = _mm512_cvttps_epi32(low_y), ix = _mm512_cvttps_epi32(low_x);
+      const __m512i first = _mm512_add_epi32(
+          _mm512_mullo_epi32(_mm512_add_epi32(_mm512_mullo_epi32(iy, v_width), ix), v_taps),
+          _mm512_add_epi32(v_image, _mm512_loadu_si512(tap_id.data() + t0)));
+      const __m512 w4[4] = {_mm512_mul_ps(wy0, wx0), _mm512_mul_ps(wy0, wx1),
+                            _mm512_mul_ps(wy1, wx0), _mm512_mul_ps(wy1, wx1)};
+      const __m512i r4[4] = {first, _mm512_add_epi32(first, v_taps),
+                             _mm512_add_epi32(first, v_down),
+                             _mm512_add_epi32(_mm512_add_epi32(first, v_down), v_taps)};
+      for (int k = 0; k < 4; ++k) {
+        const __mmask16 keep = valid & _mm512_cmp_ps_mask(w4[k], zero, _CMP_NEQ_OQ);
+        _mm512_mask_compressstoreu_ps(c->weight.data() + c->count, keep, w4[k]);
+        _mm512_mask_compressstoreu_epi32(c->index.data() + c->count, keep, r4[k]);
+        c->count += __builtin_popcount(keep);
+      }
+    }
+  };
+#endif
 
   at::parallel_for(0, pixels, 16, [&](int64_t begin, int64_t end) {
     // two pixels in flight: the rows of the next one are requested from memory while the
     // current one is summed
-    Corners<scalar_t> buf[2];
+    Corners buf[2];
     for (auto& c : buf) {
-      c.row.resize(4 * taps);
-      c.weight.resize(4 * taps);
+      c.index.resize(4 * taps + 16);  // + 16: compress-stores of a last partial group
+      c.weight.resize(4 * taps + 16);
     }
-    corners_of(begin, &buf[0]);
+    auto corners = [&](int64_t p, Corners* c) {
+#if defined(__AVX512F__)
+      if (!generic) return corners_avx512(p, c);
+#endif
+      corners_of(p, c);
+    };
+    corners(begin, &buf[0]);
     for (int64_t p = begin; p < end; ++p) {
-      Corners<scalar_t>& cur = buf[(p - begin) & 1];
+      Corners& cur = buf[(p - begin) & 1];
       if (p + 1 < end) {
-        Corners<scalar_t>& next = buf[(p + 1 - begin) & 1];
-        corners_of(p + 1, &next);
+        Corners& next = buf[(p + 1 - begin) & 1];
+        corners(p + 1, &next);
         for (int64_t j = 0; j < next.count; ++j) {
-          const char* r = reinterpret_cast<const char*>(next.row[j]);
+          const char* r = reinterpret_cast<const char*>(rows + next.index[j] * channels);
           for (int64_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(r + byte);
         }
       }
       scalar_t* o = dst + p * channels;
       for (int64_t c = 0; c < full; c += kBlock) {
-        weighted_rows<kBlock>(cur.row.data(), cur.weight.data(), cur.count, c, kBlock,
-                              bias_f.data() + c, relu, o + c);
+        weighted_rows<kBlock>(rows, channels, cur.index.data(), cur.weight.data(), cur.count, c,
+                              kBlock, bias_f.data() + c, relu, o + c);
       }
       if (full < channels) {
-        weighted_rows<0>(cur.row.data(), cur.weight.data(), cur.count, full, channels - full,
-                         bias_f.data() + full, relu, o + full);
+        weighted_rows<0>(rows, channels, cur.index.data(), cur.weight.data(), cur.count, full,
+                         channels - full, bias_f.data() + full, relu, o + full);
       }
     }
   });
@@ -235,16 +326,22 @@ at::Tensor deform_gather(const at::Tensor& proj, const at::Tensor& offset, const
   TORCH_CHECK(offset.size(1) == 2 * taps && mask.size(1) == taps && mask.size(0) == n &&
                   mask.size(2) == ho && mask.size(3) == wo,
               "deform_gather: offset / mask shapes do not match the sampling points");
+  TORCH_CHECK(proj.size(0) < (int64_t{1} << 31) && offset.stride(1) * 2 * taps < (int64_t{1} << 31) &&
+                  mask.stride(1) * taps < (int64_t{1} << 31),
+              "deform_gather: more than 2^31 projection rows or offset / mask elements per pixel");
   TORCH_CHECK(proj.size(0) == n * height * width * taps,
               "deform_gather: proj has ", proj.size(0), " rows, expected ",
               n * height * width * taps);
   at::Tensor out = at::empty({n * ho * wo, proj.size(1)}, proj.options());
+  // the scalar corner computation everywhere (tests compare it with the vector one)
+  const char* flag = std::getenv("MMCENTERNET_DEFORM_GATHER_GENERIC");
+  const bool generic = flag != nullptr && flag[0] == '1';
   if (proj.scalar_type() == at::kFloat) {
     gather_kernel<float>(proj, offset, mask, bias, out, height, width, kh, kw, sh, sw, ph, pw, dh,
-                         dw, taps, relu, mask_logits);
+                         dw, taps, relu, mask_logits, generic);
   } else if (proj.scalar_type() == at::kBFloat16) {
     gather_kernel<c10::BFloat16>(proj, offset, mask, bias, out, height, width, kh, kw, sh, sw, ph,
-                                 pw, dh, dw, taps, relu, mask_logits);
+                                 pw, dh, dw, taps, relu, mask_logits, generic);
   } else {
     TORCH_CHECK(false, "deform_gather: proj must be float32 or bfloat16, got ",
                 proj.scalar_type());
