@@ -152,14 +152,18 @@ class CachedConvForward:
         self.bias: Optional[Tensor] = None
 
     def _sources(self) -> List[Optional[Tensor]]:
+        # the modules' dicts directly: nn.Module.__getattr__ is slow, and this runs per call
         conv, bn = self.conv, self.bn
-        found = [conv.weight, conv.bias]
+        found = [conv._parameters.get('weight'), conv._parameters.get('bias')]
         if bn is not None:
-            found += [bn.weight, bn.bias, bn.running_mean, bn.running_var]
+            found += [bn._parameters.get('weight'), bn._parameters.get('bias'),
+                      bn._buffers.get('running_mean'), bn._buffers.get('running_var')]
         return found
 
     def _refresh(self) -> None:
-        key = tuple(None if t is None else (t._version, t.data_ptr(), t.device, t.dtype)
+        # a replaced tensor, new data (``.data =``, ``.to()``) or an in-place change (loading a
+        # checkpoint, an optimiser step) changes the key
+        key = tuple(None if t is None else (id(t), t._version, t.data_ptr())
                     for t in self._sources())
         if key == self._key:
             return
