@@ -47,11 +47,12 @@ from mmcenternet.utils.benchmark import Rounds, TestPathStages, fmt_ms, machine_
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NETWORKS = {'DLA-34': 'configs/centernet/dla34_1x_coco.py',
             'ResNet-DCN-18': 'configs/centernet/resdcn18_1x_coco.py'}
-# Short schedules (batch 8, Adam) that give each network real peaks from scratch. ResNet-DCN-18
-# has no skip connections (its 128 x 128 inputs end in a 4 x 4 map) and learns more slowly: in
-# 300 iterations at 1e-3 it stayed near AP 0; its heat-map loss after 100 iterations was lowest
-# at 2.5e-4 of 4e-3 / 1e-3 / 2.5e-4 / 1e-4.
-SCHEDULES = {'DLA-34': dict(iters=300, lr=1e-3), 'ResNet-DCN-18': dict(iters=900, lr=2.5e-4)}
+# Short schedules (batch 8, Adam) that give each network real peaks from scratch. DLA-34: in 300
+# iterations one seed of two stalled at AP 0.30 (the other 0.57); 600 iterations gave 0.62 and
+# 0.64. ResNet-DCN-18 has no skip connections (its 128 x 128 inputs end in a 4 x 4 map) and
+# learns more slowly: in 300 iterations at 1e-3 it stayed near AP 0; its heat-map loss after 100
+# iterations was lowest at 2.5e-4 of 4e-3 / 1e-3 / 2.5e-4 / 1e-4.
+SCHEDULES = {'DLA-34': dict(iters=600, lr=1e-3), 'ResNet-DCN-18': dict(iters=900, lr=2.5e-4)}
 PATHS = ("PyTorch fp32, mmcv's DCN", 'PyTorch fp32, fast DCN', 'PyTorch bf16',
          'PyTorch bf16, whole body', 'onnxruntime fp32', 'onnxruntime int8')
 ORT_PATHS = PATHS[-2:]
@@ -327,13 +328,17 @@ def main(argv=None) -> None:
                 best[name] = ratio, label
             print(f'{name:14s} {label:27s} {a["ap"]:6.3f} {d_ap:+6.1f} {a["ap50"]:6.3f} '
                   f'{a["peaks"]:6.1%} ' + ' '.join(f'{fmt_ms(m):>8s}' for m in meds) +
-                  f' {ratio:7.2f}' + ('' if ok else '  (outside the accuracy bound)'))
+                  f' {ratio:7.3f}' + ('' if ok else '  (outside the accuracy bound)'))
     print('(dAP in points against the float32 fast-DCN path; accuracy bound: |dAP| <= 1.0 and '
           'peaks >= 95 %)')
     if 'DLA-34' in best:
         ratio, label = best['DLA-34']
         print(f'target: DLA-34 per image <= {TARGET:.2f} x {BASE} on a CPU with VNNI; best path '
-              f'within the accuracy bound here: {label}, {ratio:.2f} x')
+              f'within the accuracy bound here: {label}, {ratio:.3f} x: target '
+              f'{"met" if ratio <= TARGET else "not met"} in this run')
+    elif 'DLA-34' in entries:
+        print(f'target: DLA-34 per image <= {TARGET:.2f} x {BASE} on a CPU with VNNI; no '
+              'faster path within the accuracy bound here: target not met in this run')
 
 
 if __name__ == '__main__':
