@@ -1,13 +1,15 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
-"""Inference weights: batch norms folded into the convolutions before them, weights cached in the
-dtype they are computed in.
+"""Inference weights: batch norms and ReLUs folded into the convolutions before them, weights
+cached in the dtype and layout they are computed in.
 
 Used by :func:`mmcenternet.models.utils.set_inference_precision`. In eval mode a batch norm is an
 affine map per channel, so ``bn(conv(x))`` equals a convolution with the weight scaled by
 ``gamma / sqrt(var + eps)`` and a shifted bias: one pass over the feature map fewer per pair
-(DLA-34 has 55 batch norms, 17 ms of its bfloat16 time at 672 x 448 on a 2-core CPU). Under
-autocast every convolution also casts its float32 weight to bfloat16 on every call; the folded
-weight is kept in the compute dtype (and channels-last where the body is).
+(DLA-34 has 55 batch norms, 17 ms of its bfloat16 time at 672 x 448 on a 2-core CPU). A ReLU
+after such a convolution becomes oneDNN's post-op (or the compiled deformable kernel's), one
+more pass fewer. Under autocast every convolution also casts its float32 weight to bfloat16,
+and oneDNN reorders a weight whose layout differs from its input's, on every call; the folded
+weight is kept in the compute dtype and the input's layout.
 
 The module's parameters and buffers are not changed (checkpoints, training and the float32 path
 see the original model): the folded weights live in the wrappers, are recomputed when any source

@@ -96,8 +96,8 @@ def test_folded_values_training_mode_and_refresh(layer):
 
 
 def test_reduced_precision_model_runs_no_batch_norm(resdcn, monkeypatch):
-    """bf16 with folding: no batch-norm kernel runs, seven ReLUs fewer, the outputs stay as close to float32 as
-    without folding, and 'fp32' restores the model."""
+    """bf16 with folding: no batch-norm kernel runs, seven ReLUs fewer, the outputs stay as
+    close to float32 as without folding, and 'fp32' restores the model."""
     x = torch.randn(1, 3, 64, 96, generator=torch.Generator().manual_seed(2))
     calls, relu_calls = [], []
     real, real_relu = torch.nn.functional.batch_norm, torch.nn.functional.relu
