@@ -1,14 +1,10 @@
 # Copyright (c) mmcenternet contributors. All rights reserved.
 """Batch norms folded into the convolutions before them, weights cached: the pairs found by data
 flow, the folded values, training mode, refreshed weights and the reduced-precision model."""
-import os.path as osp
-
 import pytest
 import torch
 import torch.nn as nn
-from golden import REPO
-from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
+from precision_common import build_detector
 
 from mmcenternet.models.utils import set_inference_precision
 from mmcenternet.models.utils.folding import (CachedConvForward, FoldedBatchNormForward,
@@ -33,11 +29,7 @@ def _randomise_norms(model: nn.Module, seed: int = 0) -> None:
 
 @pytest.fixture(scope='module')
 def resdcn():
-    init_default_scope('mmdet')
-    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/resdcn18_1x_coco.py'))
-    cfg.model.backbone.init_cfg = None
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model).eval()
+    model = build_detector()
     _randomise_norms(model)
     return model
 

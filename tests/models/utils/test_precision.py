@@ -8,6 +8,7 @@ import torch
 from golden import REPO
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
+from precision_common import build_detector
 
 from mmcenternet.models.utils import inference_precision_of, set_inference_precision
 from mmcenternet.models.utils.precision import float32_modules, stem_convs
@@ -15,11 +16,7 @@ from mmcenternet.models.utils.precision import float32_modules, stem_convs
 
 @pytest.fixture(scope='module')
 def model():
-    init_default_scope('mmdet')
-    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/resdcn18_1x_coco.py'))
-    cfg.model.backbone.init_cfg = None
-    torch.manual_seed(0)
-    return MODELS.build(cfg.model).eval()
+    return build_detector()
 
 
 def test_bf16_body_fp32_heads_close_to_fp32(model):
