@@ -4,7 +4,8 @@
 ``csrc/deform_gather_cpu.cpp`` fuses the sampling table and the gather of
 :func:`mmcenternet.ops.modulated_deform_conv2d_fast` for CPU inference: each sampling point's
 bilinear corners are computed where they are consumed, the rows of the tap projection are summed
-in float32 registers (bfloat16 rows widened on the fly), and the bias is added on the way out.
+in float32 registers (bfloat16 rows widened on the fly), and the bias (and, on request, the
+mask's sigmoid and the following ReLU) are applied in the same pass.
 The tensor implementation needs about 35 element-wise passes for the table plus the gather; the
 kernel is 2.5 to 4 times faster for these two steps (docs/speed.md). Training (gradients) and
 other devices keep the tensor implementation.

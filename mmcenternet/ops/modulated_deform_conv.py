@@ -369,20 +369,23 @@ def modulated_deform_conv2d_fast(x: Tensor,
     tensors = (x, offset, mask, weight, bias)
     training = torch.is_grad_enabled() and any(t is not None and t.requires_grad
                                                for t in tensors)
-    if (not training and x.device.type == 'cpu' and dtype in (torch.float32, torch.bfloat16)
-            and load_compiled_ops()):
-        # inference on the CPU: table and gather fused in the compiled kernel (ops/compiled.py),
-        # the sampling positions in float32 whatever the products' dtype
-        x, weight = x.to(dtype), weight.to(dtype)
-        ws = _workspace(n * h * w * taps * o, x) if deform_groups == 1 else None
+    x, weight = x.to(dtype), weight.to(dtype)
+    bias = None if bias is None else bias.to(dtype)
+    if not training:  # inference: the projection goes to a reused buffer, consumed at once
+        ws = None
+        if x.device.type == 'cpu' and deform_groups == 1:
+            ws = _workspace(n * h * w * taps * o, x)
         proj = tap_projection(x, weight, deform_groups, out=ws)
-        out = deform_gather(proj, offset, mask, None if bias is None else bias.to(dtype),
-                            (h, w), (kh, kw), stride, padding, dilation, deform_groups, relu,
-                            mask_logits)
-        return out.view(n, ho, wo, o).permute(0, 3, 1, 2)
+        if (x.device.type == 'cpu' and dtype in (torch.float32, torch.bfloat16)
+                and proj.shape[0] < 2**31 and load_compiled_ops()):
+            # table and gather fused in the compiled kernel (ops/compiled.py), the sampling
+            # positions in float32 whatever the products' dtype
+            out = deform_gather(proj, offset, mask, bias, (h, w), (kh, kw), stride, padding,
+                                dilation, deform_groups, relu, mask_logits)
+            return out.view(n, ho, wo, o).permute(0, 3, 1, 2)
     if mask_logits:
         mask = torch.sigmoid(mask)
-    x, weight, mask = x.to(dtype), weight.to(dtype), mask.to(dtype)
+    mask = mask.to(dtype)
     if dtype in (torch.bfloat16, torch.float16):
         # Half-precision sampling positions would be off by up to half a pixel on large maps
         # (8 or 11 significant bits for row + offset): the table is built in float32 and only
@@ -397,17 +400,13 @@ def modulated_deform_conv2d_fast(x: Tensor,
         proj = tap_projection(x, weight, deform_groups)
         out = _SampleTaps.apply(index, wts, proj)
         if bias is not None:
-            out = out + bias.to(dtype)
+            out = out + bias
         if relu:
             out = torch.relu(out)
-    else:  # inference: the projection goes to a reused buffer, consumed at once
-        ws = None
-        if x.device.type == 'cpu' and deform_groups == 1:
-            ws = _workspace(n * h * w * taps * o, x)
-        proj = tap_projection(x, weight, deform_groups, out=ws)
+    else:
         out = F.embedding_bag(index, proj, per_sample_weights=wts, mode='sum')
         if bias is not None:
-            out.add_(bias.to(dtype))
+            out.add_(bias)
         if relu:
             out.relu_()
     return out.view(n, ho, wo, o).permute(0, 3, 1, 2)

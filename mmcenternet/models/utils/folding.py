@@ -16,14 +16,16 @@ see the original model): the folded weights live in the wrappers, are recomputed
 tensor changes (loading a checkpoint, an optimiser step) and are not used while the batch norm is
 in training mode, where the pair runs unfolded.
 """
+import contextlib
 from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
-__all__ = ['FusionPlan', 'fusion_plan', 'body_fusion_plan', 'branch_fusion_plan', 'conv_bn_pairs',
-           'CachedConvForward', 'FoldedBatchNormForward', 'FusedReLUForward', 'foldable']
+__all__ = ['FusionPlan', 'fusion_plan', 'eval_mode', 'body_fusion_plan', 'branch_fusion_plan',
+           'conv_bn_pairs', 'CachedConvForward', 'FoldedBatchNormForward', 'FusedReLUForward',
+           'foldable']
 
 
 def foldable(module: nn.Module) -> bool:
@@ -83,44 +85,49 @@ def fusion_plan(modules: Sequence[nn.Module], run: Callable[[], object]) -> Fusi
         for h in hooks:
             h.remove()
     once = {m for m, n in calls.items() if n == 1}
+    conv_set, norm_set = set(convs), set(norms)
     pairs = {conv: bn for bn, conv in source.items()
-             if bn in norms and bn in once and conv in once and conv in convs}
+             if bn in norm_set and bn in once and conv in once and conv in conv_set}
     by_norm = {bn: conv for conv, bn in pairs.items()}
     fused: Dict[nn.Module, nn.ReLU] = {}
     for relu in relus:
         src = source.get(relu)
-        conv = by_norm.get(src, src if src in convs and src not in pairs else None)
+        conv = by_norm.get(src, src if src in conv_set and src not in pairs else None)
         if relu in once and conv in once and conv is not None:
             fused[conv] = relu
     return FusionPlan(pairs, fused)
+
+
+@contextlib.contextmanager
+def eval_mode(module: nn.Module):
+    """``module`` in eval mode for a probe pass (no batch-norm statistics are updated), its
+    mode restored after."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 def body_fusion_plan(model: nn.Module, modules: Sequence[nn.Module],
                      probe_size: int = 128) -> FusionPlan:
     """:func:`fusion_plan` of a detector's body, probed by ``model.extract_feat`` on a
     ``probe_size`` square of zeros in eval mode (the mode is restored)."""
-    param = next(model.parameters())
-    was_training = model.training
-    model.eval()
-    try:
+    device = next(model.parameters()).device
+    with eval_mode(model):
         return fusion_plan(modules, lambda: model.extract_feat(
-            torch.zeros(1, 3, probe_size, probe_size, device=param.device)))
-    finally:
-        model.train(was_training)
+            torch.zeros(1, 3, probe_size, probe_size, device=device)))
 
 
 def branch_fusion_plan(branch: nn.Module, size: int = 8) -> FusionPlan:
     """:func:`fusion_plan` of one head branch (a module taking one feature map), probed on a
     ``size`` square of zeros."""
     first = next(m for m in branch.modules() if isinstance(m, nn.Conv2d))
-    param = next(branch.parameters())
-    was_training = branch.training
-    branch.eval()
-    try:
+    device = next(branch.parameters()).device
+    with eval_mode(branch):
         return fusion_plan([branch], lambda: branch(
-            torch.zeros(1, first.in_channels, size, size, device=param.device)))
-    finally:
-        branch.train(was_training)
+            torch.zeros(1, first.in_channels, size, size, device=device)))
 
 
 def conv_bn_pairs(model: nn.Module, modules: Sequence[nn.Module],

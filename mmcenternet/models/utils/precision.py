@@ -35,7 +35,7 @@ import torch
 import torch.nn as nn
 
 from .folding import (CachedConvForward, FoldedBatchNormForward, FusedReLUForward, FusionPlan,
-                      body_fusion_plan, branch_fusion_plan, foldable)
+                      body_fusion_plan, branch_fusion_plan, eval_mode, foldable)
 
 __all__ = ['PRECISIONS', 'KEEP_FP32', 'FP32_PARTS', 'STEM_END_STRIDE', 'set_inference_precision',
            'inference_precision_of', 'stem_convs', 'float32_modules', 'regression_branches']
@@ -86,15 +86,12 @@ def stem_convs(backbone: nn.Module, probe_size: int = 128) -> List[nn.Conv2d]:
         lambda mod, inp, out: order.append((mod, probe_size // out.shape[-1])))
         for m in backbone.modules() if isinstance(m, nn.Conv2d)]
     param = next(backbone.parameters())
-    was_training = backbone.training
-    backbone.eval()  # no batch-norm statistics are updated by the probe
     try:
-        with torch.no_grad():
+        with eval_mode(backbone), torch.no_grad():
             backbone(torch.zeros(1, 3, probe_size, probe_size, device=param.device))
     finally:
         for h in hooks:
             h.remove()
-        backbone.train(was_training)
     stem: List[nn.Conv2d] = []
     for mod, stride in order:
         if stride >= STEM_END_STRIDE:
@@ -213,18 +210,18 @@ def set_inference_precision(model: nn.Module, precision: str = 'bf16',
         body = [getattr(m, n) for n in ('backbone', 'neck') if isinstance(getattr(m, n, None),
                                                                           nn.Module)]
         branches = regression_branches(m)
+        heat_maps = _head_branches(m, heat_maps=True)
         reduced_heads = [] if 'regression' in keep_fp32 else branches
         reduced = body + reduced_heads
         layout = torch.channels_last if (dtype is not None and channels_last) else \
             torch.contiguous_format
         # the heads' inputs are channels-last too (float32 copies of the body's output): every
         # branch's weights follow, or each convolution would reorder its weight on every call
-        for part in body + branches + _head_branches(m, heat_maps=True):
+        for part in body + branches + heat_maps:
             part.to(memory_format=layout)
         if dtype is not None:
             kept = float32_modules(m, keep_fp32)
             plan = FusionPlan({}, {})
-            heat_maps = _head_branches(m, heat_maps=True)
             if fold:
                 plan = body_fusion_plan(m, body)
                 for branch in branches + heat_maps:
