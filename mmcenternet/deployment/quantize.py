@@ -46,6 +46,10 @@ __all__ = ['head_nodes', 'deform_nodes', 'stem_nodes', 'upsampling_nodes',
 
 #: What ``keep_fp32`` may name (all of them by default).
 KEEP_FP32_CHOICES = ('heads', 'deform', 'stem', 'upsampling')
+#: ``'stem'``: the convolutions before the first one with at least this output stride (int8 needs
+#: more of the early layers in float32 than bfloat16 does, whose stem rule is
+#: :data:`mmcenternet.models.utils.precision.STEM_INPUT_STRIDE`).
+STEM_END_STRIDE = 8
 
 
 def _consumers(graph) -> dict:
@@ -107,7 +111,6 @@ def stem_nodes(model, probe_size: int = 128) -> Set[str]:
 
     import onnx
 
-    from mmcenternet.models.utils.precision import STEM_END_STRIDE
     probe = copy.deepcopy(model)
     dims = probe.graph.input[0].type.tensor_type.shape.dim
     for dim, value in zip(dims, (1, 3, probe_size, probe_size)):

@@ -159,6 +159,7 @@ class CachedConvForward:
         self._key: Optional[tuple] = None
         self.weight: Optional[Tensor] = None
         self.bias: Optional[Tensor] = None
+        self.bias_cast: Optional[Tensor] = None
 
     def _sources(self) -> List[Optional[Tensor]]:
         # the modules' dicts directly: nn.Module.__getattr__ is slow, and this runs per call
@@ -197,7 +198,12 @@ class CachedConvForward:
                 # stored as the deformable layer's tap projection reads it, (C, kh, kw, O), so
                 # that the projection's weight matrix is a view, not a copy per call
                 self.weight = weight.permute(1, 2, 3, 0).contiguous().permute(3, 0, 1, 2)
-            self.bias = None if bias is None else bias.to(self.dtype)
+            # the bias stays float32 where the kernel adds it in float32 (oneDNN's convolution
+            # and the deformable layer's compiled kernel): after folding it carries the batch
+            # norm's shift, often large beside the output's spread, and rounding it to
+            # bfloat16 moved heat-map peaks (docs/speed.md)
+            self.bias = None if bias is None else bias
+            self.bias_cast = None if bias is None else bias.to(self.dtype)
         self._key = key
 
     def __call__(self, x: Tensor) -> Tensor:
@@ -207,20 +213,26 @@ class CachedConvForward:
         if self.float32:
             with torch.autocast(x.device.type, enabled=False):
                 return self._run(x.float())
+        if not isinstance(self.conv, nn.Conv2d):
+            # the deformable layer casts its input for the products itself (autocast's dtype);
+            # its offset convolution, float32 by default, reads the input as it came, neither
+            # rounded nor copied twice
+            return self._run(x)
         return self._run(x.to(self.dtype))
 
     def _run(self, x: Tensor) -> Tensor:
         conv = self.conv
         if not isinstance(conv, nn.Conv2d):
             return conv.forward_with_weights(x, self.weight, self.bias, relu=self.relu)
-        if (self.relu and x.device.type == 'cpu' and _POINTWISE is not None
+        if (x.device.type == 'cpu' and _POINTWISE is not None
                 and conv.padding_mode == 'zeros' and not isinstance(conv.padding, str)
                 and x.dtype in (torch.float32, torch.bfloat16)):
-            # oneDNN's convolution with the ReLU as a post-op: the same values as
-            # convolution then ReLU, one pass over the output fewer
+            # oneDNN's convolution, the ReLU as a post-op (the same values as convolution then
+            # ReLU, one pass over the output fewer) and the bias in float32
             return _POINTWISE(x, self.weight, self.bias, list(conv.padding), list(conv.stride),
-                              list(conv.dilation), conv.groups, 'relu', [], '')
-        out = conv._conv_forward(x, self.weight, self.bias)
+                              list(conv.dilation), conv.groups, 'relu' if self.relu else 'none',
+                              [], '')
+        out = conv._conv_forward(x, self.weight, self.bias_cast)
         return out.relu_() if self.relu else out
 
 

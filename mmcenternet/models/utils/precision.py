@@ -11,23 +11,34 @@ training and the other paths are unaffected. By default (``fold=True``) the batc
 ReLUs that follow a convolution are folded into it and the weights are cached in the dtype and
 layout they compute in (:mod:`.folding`).
 
-Two parts of the body stay float32 by default (``keep_fp32``), because measuring showed that
-rounding them moves the heat-map peaks (a DLA-34 trained on the generated shapes, top-100 peaks
-shared with float32: whole body bfloat16 89 to 93 %, these two float32 96 % on two trainings;
-86 % and 93.5 % on one that stalled at AP 0.30; docs/speed.md):
+Four parts of the body stay float32 by default (``keep_fp32``), because measuring showed that
+rounding them moves the heat-map peaks (DLA-34 trained on the generated shapes, six trainings,
+top-100 peaks shared with float32: whole body bfloat16 79 to 93 %, the stem and offsets alone
+93.4 to 97.6 %, all four parts 96.4 to 98.0 %; docs/speed.md). Together they are 21 % of
+DLA-34's multiply-adds (the float32 heat-map branch another 8 %):
 
-* ``'stem'``: the backbone's leading convolutions, up to its first one with an output stride
-  of 8 or more (DLA-34: base layer and levels 0 to 2; ResNet: conv1 and layer1). Every later
-  layer inherits their rounding; they are 12 % of DLA-34's multiply-adds.
+* ``'stem'``: the backbone's convolutions that read a full- or half-resolution map (input stride
+  below 4; DLA-34: base layer, levels 0 and 1 and the first convolution of level 2; ResNet:
+  conv1). Few channels, and every later layer inherits their rounding (5.5 %).
 * ``'offsets'``: the convolutions predicting the deformable convolutions' offsets and masks
-  (``conv_offset``): a rounded offset moves the sampling point (7 % of DLA-34's multiply-adds).
-  The deformable products themselves run in bfloat16; the fast deformable convolution builds its
-  sampling table in float32 (:func:`mmcenternet.ops.modulated_deform_conv2d_fast`).
+  (``conv_offset``): a rounded offset moves the sampling point (7 %). The deformable products
+  themselves run in bfloat16; the fast deformable convolution builds its sampling table in
+  float32 (:func:`mmcenternet.ops.modulated_deform_conv2d_fast`).
+* ``'aggregation'``: the backbone's 1 x 1 convolutions that merge branches (DLA's roots over
+  concatenated children and its projections; ResNet's shortcut projections). Their outputs carry
+  a large common part beside the spread the batch norm keeps (up to 80 times on a trained
+  DLA-34), so a rounding of their inputs and weights is magnified (3.8 %).
+* ``'coarse_neck'``: the neck's convolutions whose output stride is 16 or more (DLA-34: the
+  deepest up-sampling stage and the stride-16 projections; ResNet-DCN: the first deformable
+  layers): each of their cells reaches many heat-map cells (5 %).
+
+The biases (with the folded batch norm's shift) are added in float32 by oneDNN's convolution and
+by the deformable layer's compiled kernel.
 
 A third part may be named: ``'regression'``, the heads' regression branches (every branch but the
 heat maps), float32 as in training. In reduced precision by default: they do not move the peaks
 and their rounding (2 ** -9 of a box size) is far below what the AP resolves (docs/speed.md), while
-they are two thirds of the heads' work (the heads are 22 % of DLA-34's multiply-adds).
+they are two thirds of the heads' work (the heads are 23 % of DLA-34's multiply-adds).
 """
 from typing import Callable, List, Optional, Sequence
 
@@ -37,18 +48,23 @@ import torch.nn as nn
 from .folding import (CachedConvForward, FoldedBatchNormForward, FusedReLUForward, FusionPlan,
                       body_fusion_plan, branch_fusion_plan, eval_mode, foldable)
 
-__all__ = ['PRECISIONS', 'KEEP_FP32', 'FP32_PARTS', 'STEM_END_STRIDE', 'set_inference_precision',
-           'inference_precision_of', 'stem_convs', 'float32_modules', 'regression_branches']
+__all__ = ['PRECISIONS', 'KEEP_FP32', 'FP32_PARTS', 'STEM_INPUT_STRIDE', 'set_inference_precision',
+           'inference_precision_of', 'stem_convs', 'aggregation_convs', 'coarse_neck_convs',
+           'float32_modules', 'regression_branches']
 
 #: Accepted ``precision`` values and their autocast dtype (None: plain float32).
 PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 #: Parts that ``keep_fp32`` may name (see the module doc).
-FP32_PARTS = ('stem', 'offsets', 'regression')
+FP32_PARTS = ('stem', 'offsets', 'aggregation', 'coarse_neck', 'regression')
 #: Parts that ``set_inference_precision`` keeps float32 unless told otherwise.
-KEEP_FP32 = ('stem', 'offsets')
-#: The stem ends before the first convolution with at least this output stride (also the rule
-#: of the int8 quantiser, :func:`mmcenternet.deployment.quantize.stem_nodes`).
-STEM_END_STRIDE = 8
+KEEP_FP32 = ('stem', 'offsets', 'aggregation', 'coarse_neck')
+#: ``'stem'``: the backbone's convolutions that read a map of a smaller stride than this.
+STEM_INPUT_STRIDE = 4
+#: ``'coarse_neck'``: the neck's convolutions with at least this output stride.
+COARSE_NECK_STRIDE = 16
+#: ``'aggregation'``: the backbone's 1 x 1 convolutions inside a module of one of these names
+#: (DLA's roots and projections, the shortcut projections of ResNet and Hourglass).
+AGGREGATION_NAMES = ('root', 'project', 'downsample', 'skip')
 
 
 class _ReducedPrecisionFeatures:
@@ -77,28 +93,64 @@ class _Float32Forward:
             return self.fn(x.float())
 
 
-def stem_convs(backbone: nn.Module, probe_size: int = 128) -> List[nn.Conv2d]:
-    """The backbone's leading convolutions, in execution order, up to (not including) the first
-    whose output stride is 8 or more; found by one float32 forward pass of a
-    ``probe_size`` x ``probe_size`` input."""
+def _strides(run: Callable[[torch.Tensor], object], owner: nn.Module,
+             modules: Sequence[nn.Module], probe_size: int) -> List[tuple]:
+    """``(module, input stride, output stride)`` of ``modules`` in execution order, from one
+    float32 pass of ``run`` on a zero ``probe_size`` x ``probe_size`` image (``owner`` in eval
+    mode meanwhile)."""
     order: List[tuple] = []
     hooks = [m.register_forward_hook(
-        lambda mod, inp, out: order.append((mod, probe_size // out.shape[-1])))
-        for m in backbone.modules() if isinstance(m, nn.Conv2d)]
-    param = next(backbone.parameters())
+        lambda mod, inp, out: order.append(
+            (mod, probe_size // inp[0].shape[-1], probe_size // out.shape[-1])))
+        for m in modules]
+    param = next(owner.parameters())
     try:
-        with eval_mode(backbone), torch.no_grad():
-            backbone(torch.zeros(1, 3, probe_size, probe_size, device=param.device))
+        with eval_mode(owner), torch.no_grad():
+            run(torch.zeros(1, 3, probe_size, probe_size, device=param.device))
     finally:
         for h in hooks:
             h.remove()
+    return order
+
+
+def stem_convs(backbone: nn.Module, probe_size: int = 128) -> List[nn.Conv2d]:
+    """The backbone's convolutions that read a map of stride below :data:`STEM_INPUT_STRIDE`
+    (the full- and half-resolution ones), in execution order; found by one float32 forward pass
+    of a ``probe_size`` x ``probe_size`` input."""
     stem: List[nn.Conv2d] = []
-    for mod, stride in order:
-        if stride >= STEM_END_STRIDE:
-            break
-        if mod not in stem:
+    for mod, stride, _ in _strides(backbone, backbone,
+                                   [m for m in backbone.modules() if isinstance(m, nn.Conv2d)],
+                                   probe_size):
+        if stride < STEM_INPUT_STRIDE and mod not in stem:
             stem.append(mod)
     return stem
+
+
+def aggregation_convs(backbone: nn.Module) -> List[nn.Conv2d]:
+    """The backbone's 1 x 1 convolutions that merge branches: those inside a module named in
+    :data:`AGGREGATION_NAMES` (DLA-34: every root and projection; ResNet: the shortcut
+    projections)."""
+    return [m for name, m in backbone.named_modules()
+            if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)
+            and any(part in AGGREGATION_NAMES for part in name.split('.')[:-1])]
+
+
+def coarse_neck_convs(model: nn.Module, probe_size: int = 128) -> List[nn.Module]:
+    """The neck's convolutions (deformable ones and transposed ones included, the offset
+    convolutions not) whose output stride is :data:`COARSE_NECK_STRIDE` or more, in execution
+    order; found by one float32 pass of ``model.extract_feat`` on a ``probe_size`` square."""
+    neck = getattr(model, 'neck', None)
+    if not isinstance(neck, nn.Module):
+        return []
+    offsets = {id(m.conv_offset) for m in neck.modules()
+               if isinstance(getattr(m, 'conv_offset', None), nn.Module)}
+    convs = [m for m in neck.modules() if id(m) not in offsets and (
+        foldable(m) or isinstance(m, nn.ConvTranspose2d))]
+    found: List[nn.Module] = []
+    for mod, _, stride in _strides(model.extract_feat, model, convs, probe_size):
+        if stride >= COARSE_NECK_STRIDE and mod not in found:
+            found.append(mod)
+    return found
 
 
 def _check_keep_fp32(keep_fp32: Sequence[str]) -> None:
@@ -135,6 +187,10 @@ def float32_modules(model: nn.Module, keep_fp32: Sequence[str]) -> List[nn.Modul
             if isinstance(part, nn.Module):
                 found += [m.conv_offset for m in part.modules()
                           if isinstance(getattr(m, 'conv_offset', None), nn.Conv2d)]
+    if 'aggregation' in keep_fp32 and isinstance(getattr(model, 'backbone', None), nn.Module):
+        found += [m for m in aggregation_convs(model.backbone) if m not in found]
+    if 'coarse_neck' in keep_fp32:
+        found += [m for m in coarse_neck_convs(model) if m not in found]
     return found
 
 

@@ -172,3 +172,39 @@ def test_fused_relu_values_and_training_mode(layer):
     block.train()  # batch statistics: convolution, batch norm and ReLU run as written
     with torch.no_grad():
         torch.testing.assert_close(block(x), unfolded())
+
+
+def test_reduced_convolution_adds_its_bias_in_float32():
+    """A folded bias carries the batch norm's shift, large beside the output: rounded to bf16
+    (100.3 -> 100.5) it would move every output by 0.2; oneDNN adds it in float32."""
+    conv = nn.Conv2d(2, 1, 3, padding=0, bias=True)
+    with torch.no_grad():
+        conv.weight.zero_()
+        conv.weight[0, 0, 1, 1] = -100.0  # exact in bf16: cancels the bias on a constant input
+        conv.weight[0, 1] = torch.randn(3, 3) * 0.01
+        conv.bias.fill_(100.3)
+    x = torch.cat([torch.ones(1, 1, 6, 6), torch.randn(1, 1, 6, 6)], 1)
+    cached = CachedConvForward(conv, None, torch.bfloat16, torch.channels_last)
+    with torch.no_grad():
+        out = cached(x).float()
+        ref = torch.nn.functional.conv2d(x.bfloat16().float(), conv.weight.bfloat16().float(),
+                                         conv.bias)
+    assert cached.bias.dtype == torch.float32
+    assert (out - ref).abs().max().item() < 0.01  # a bf16 bias would be off by 0.2
+
+
+def test_deformable_layer_offsets_read_its_input_as_given():
+    """Under bf16 the deformable layer's offset convolution (float32) gets the layer's float32
+    input itself, not a bf16 rounding of it cast back."""
+    torch.manual_seed(0)
+    dcn = FastModulatedDeformConv2dPack(8, 8, 3, padding=1).eval()
+    seen = []
+    dcn.conv_offset.forward = CachedConvForward(dcn.conv_offset, None, torch.float32,
+                                                float32=True)
+    dcn.conv_offset.register_forward_pre_hook(lambda mod, inp: seen.append(inp[0]))
+    dcn.forward = CachedConvForward(dcn, None, torch.bfloat16)
+    x = torch.randn(1, 8, 9, 11) * 3
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        out = dcn(x)
+    assert out.dtype == torch.bfloat16  # the products in bf16
+    assert seen[0].dtype == torch.float32 and torch.equal(seen[0], x)

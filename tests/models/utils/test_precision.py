@@ -11,7 +11,8 @@ from mmengine.registry import MODELS, init_default_scope
 from precision_common import build_detector
 
 from mmcenternet.models.utils import inference_precision_of, set_inference_precision
-from mmcenternet.models.utils.precision import float32_modules, stem_convs
+from mmcenternet.models.utils.precision import (aggregation_convs, coarse_neck_convs,
+                                                float32_modules, stem_convs)
 
 
 @pytest.fixture(scope='module')
@@ -45,46 +46,79 @@ def _names(model, modules):
     return [by_id[id(m)] for m in modules]
 
 
-def test_stem_is_the_backbone_before_stride_8():
+def _backbone(config):
     init_default_scope('mmdet')
+    cfg = Config.fromfile(osp.join(REPO, config))
+    cfg.model.backbone.init_cfg = None
+    return MODELS.build(cfg.model.backbone)
+
+
+def test_stem_is_the_convolutions_reading_stride_below_4():
     for config, expected in (
-            ('configs/centernet/resdcn18_1x_coco.py', ['conv1'] + [
-                f'layer1.{b}.conv{c}' for b in (0, 1) for c in (1, 2)]),
-            ('configs/centernet/dla34_1x_coco.py', None)):
-        cfg = Config.fromfile(osp.join(REPO, config))
-        cfg.model.backbone.init_cfg = None
-        backbone = MODELS.build(cfg.model.backbone)
+            ('configs/centernet/resdcn18_1x_coco.py', ['conv1']),
+            # DLA-34: full and half resolution, and the stride-2 convolution into level 2 (its
+            # projection reads the max-pooled stride-4 map, the rest of level 2 stride 4)
+            ('configs/centernet/dla34_1x_coco.py', ['base_layer.0', 'level0.0', 'level1.0',
+                                                    'level2.tree1.conv1'])):
+        backbone = _backbone(config)
         backbone.train()
-        names = _names(backbone, stem_convs(backbone))
+        assert _names(backbone, stem_convs(backbone)) == expected
         assert backbone.training  # the probe leaves the mode as it found it
-        if expected is not None:
-            assert names == expected
-        else:  # DLA-34: base layer and levels 0 to 2 (stride 4), nothing of level 3
-            assert {n.split('.')[0] for n in names} == {'base_layer', 'level0', 'level1',
-                                                        'level2'}
-            assert len(names) == 9
 
 
-def test_stem_and_offsets_stay_float32(model):
-    """Default bf16: stem convolutions and offset convolutions compute in fp32, the rest of the
-    body in bf16; ``keep_fp32=()`` runs all of it in bf16; 'fp32' undoes both."""
+def test_aggregation_is_the_backbones_merging_1x1_convolutions():
+    dla = _backbone('configs/centernet/dla34_1x_coco.py')
+    names = _names(dla, aggregation_convs(dla))
+    # every root and every projection of levels 2 to 5, and no other convolution
+    assert len(names) == 12
+    assert all(n.endswith(('root.conv', 'project.0')) for n in names)
+    assert {n.split('.')[0] for n in names} == {'level2', 'level3', 'level4', 'level5'}
+    assert all(m.kernel_size == (1, 1) for m in aggregation_convs(dla))
+    resnet = _backbone('configs/centernet/resdcn18_1x_coco.py')
+    assert _names(resnet, aggregation_convs(resnet)) == [
+        f'layer{i}.0.downsample.0' for i in (2, 3, 4)]
+
+
+def test_coarse_neck_is_the_necks_layers_at_stride_16_and_more(model):
+    model.train()
+    names = _names(model, coarse_neck_convs(model))
+    assert model.training  # the probe leaves the mode as it found it
+    model.eval()
+    # ResNet-DCN-18: the deformable layer at stride 32, the transposed convolution to 16 and
+    # the deformable layer at 16; not their offset convolutions, nothing at stride 8 or 4
+    assert names == [f'neck.deconv_layers.{i}.conv' for i in (0, 1, 2)]
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(osp.join(REPO, 'configs/centernet/dla34_1x_coco.py'))
+    cfg.model.backbone.init_cfg = None
+    dla = MODELS.build(cfg.model).eval()
+    names = _names(dla, coarse_neck_convs(dla))
+    assert names == ['neck.dla_up.ida_0.proj_1.conv', 'neck.dla_up.ida_0.up_1',
+                     'neck.dla_up.ida_0.node_1.conv', 'neck.dla_up.ida_1.proj_1.conv',
+                     'neck.dla_up.ida_1.proj_2.conv', 'neck.ida_up.proj_2.conv']
+
+
+def test_kept_parts_stay_float32(model):
+    """Default bf16: the stem, offset, aggregation and coarse-neck convolutions compute in fp32,
+    the rest of the body in bf16; ``keep_fp32=()`` runs all of it in bf16; 'fp32' undoes both."""
     kept = float32_modules(model, ('stem', 'offsets'))
     names = _names(model, kept)
     assert 'backbone.conv1' in names and 'backbone.layer2.0.conv1' not in names
     offsets = [n for n in names if n.endswith('conv_offset')]
     assert len(offsets) == 3  # the three deformable up-sampling layers of ResNet-DCN
+    fp32 = ['backbone.conv1', offsets[0], 'backbone.layer2.0.downsample.0',
+            'neck.deconv_layers.0.conv']
+    bf16 = ['backbone.layer1.0.conv1', 'backbone.layer2.0.conv1', 'neck.deconv_layers.4.conv']
     dtypes = {}
     hooks = [m.register_forward_hook(
         lambda mod, inp, out, n=n: dtypes.__setitem__(n, out.dtype))
-        for n, m in model.named_modules() if n in ('backbone.conv1', 'backbone.layer2.0.conv1',
-                                                   offsets[0])]
+        for n, m in model.named_modules() if n in fp32 + bf16]
     x = torch.randn(1, 3, 64, 64)
     try:
         with torch.no_grad():
             set_inference_precision(model, 'bf16')
             model(x, mode='tensor')
-            assert dtypes == {'backbone.conv1': torch.float32, offsets[0]: torch.float32,
-                              'backbone.layer2.0.conv1': torch.bfloat16}
+            assert dtypes == dict({n: torch.float32 for n in fp32},
+                                  **{n: torch.bfloat16 for n in bf16})
             set_inference_precision(model, 'bf16', keep_fp32=())
             model(x, mode='tensor')
             assert set(dtypes.values()) == {torch.bfloat16}
@@ -157,7 +191,8 @@ def test_bad_precision_is_refused(model):
     with pytest.raises(ValueError, match='fp16 inference needs a CUDA device'):
         set_inference_precision(model, 'fp16')
     with pytest.raises(ValueError, match=r"keep_fp32: unknown part\(s\) \['heads'\]; choose "
-                       r"from \('stem', 'offsets', 'regression'\)"):
+                       r"from \('stem', 'offsets', 'aggregation', 'coarse_neck', "
+                       r"'regression'\)"):
         set_inference_precision(model, 'bf16', keep_fp32=('stem', 'heads'))
     with pytest.raises(ValueError, match='no extract_feat'):
         set_inference_precision(torch.nn.Linear(2, 2), 'bf16')
