@@ -15,10 +15,11 @@ For DLA-34 and ResNet-DCN-18 (their COCO configs with 4 classes) the tool
 
 Paths: PyTorch float32 with mmcv's deformable convolution and with the fast one
 (:mod:`mmcenternet.ops`), PyTorch bfloat16 (backbone, neck and the heads' regression branches,
-with the stem and the offset convolutions float32, the default of
-:mod:`mmcenternet.models.utils.precision`; and the whole body bfloat16), onnxruntime float32 and
-onnxruntime int8 (``tools/deployment/quantize_onnx.py`` defaults, calibrated on training images).
-Heat-map branches, sigmoid and decoding are float32 on every path.
+with the stem, offset, aggregation and coarse-neck convolutions and the heat-map branches
+float32, the default of :mod:`mmcenternet.models.utils.precision`; the same with the heat-map
+branches' hidden convolutions bfloat16; and everything bfloat16 that may be), onnxruntime float32
+and onnxruntime int8 (``tools/deployment/quantize_onnx.py`` defaults, calibrated on training
+images). Heat-map logits, sigmoid and decoding are float32 on every path.
 
 Prints the machine (CPU model and its VNNI / BF16 / AMX flags) and the table; asserts nothing.
 Examples:
@@ -54,7 +55,8 @@ NETWORKS = {'DLA-34': 'configs/centernet/dla34_1x_coco.py',
 # iterations was lowest at 2.5e-4 of 4e-3 / 1e-3 / 2.5e-4 / 1e-4.
 SCHEDULES = {'DLA-34': dict(iters=600, lr=1e-3), 'ResNet-DCN-18': dict(iters=900, lr=2.5e-4)}
 PATHS = ("PyTorch fp32, mmcv's DCN", 'PyTorch fp32, fast DCN', 'PyTorch bf16',
-         'PyTorch bf16, whole body', 'onnxruntime fp32', 'onnxruntime int8')
+         'PyTorch bf16, heat-map bf16', 'PyTorch bf16, whole body', 'onnxruntime fp32',
+         'onnxruntime int8')
 ORT_PATHS = PATHS[-2:]
 BASE = "PyTorch fp32, mmcv's DCN"
 REFERENCE = 'PyTorch fp32, fast DCN'  # accuracy reference (same function as mmcv's)
@@ -190,14 +192,16 @@ def build_paths(config: str, args, folder: str, calib: List[str]) -> Dict[str, o
     ckpt = osp.join(osp.dirname(config), 'final.pth')
     cfg = Config.fromfile(config)
     paths: Dict[str, object] = {}
-    for label, impl in ((BASE, 'mmcv'), (REFERENCE, 'auto'), ('PyTorch bf16', 'auto'),
-                        ('PyTorch bf16, whole body', 'auto')):
+    keep = {'PyTorch bf16': KEEP_FP32,
+            'PyTorch bf16, heat-map bf16': tuple(k for k in KEEP_FP32 if k != 'heat_maps'),
+            'PyTorch bf16, whole body': ()}
+    for label, impl in ((BASE, 'mmcv'), (REFERENCE, 'auto')) + tuple(
+            (label, 'auto') for label in keep):
         # DCNv2Fast with impl='mmcv' is mmcv's op (same weights); 'auto' is the fast one on CPU
         model = load_detector(config, ckpt, device='cpu',
                               cfg_options={'model.neck.dcn_cfg.impl': impl})
-        if 'bf16' in label:  # default: stem and offset convolutions float32
-            set_inference_precision(model, 'bf16',
-                                    keep_fp32=() if 'whole body' in label else KEEP_FP32)
+        if label in keep:
+            set_inference_precision(model, 'bf16', keep_fp32=keep[label])
         paths[label] = Path(cfg, model, label)
     try:
         import onnxruntime  # noqa: F401

@@ -100,7 +100,8 @@ def test_precision_benchmark_prints_every_path(tmp_path):
     out = proc.stdout
     assert out.startswith('machine: cpu: ')
     for path in ("PyTorch fp32, mmcv's DCN", 'PyTorch fp32, fast DCN', 'PyTorch bf16',
-                 'PyTorch bf16, whole body', 'onnxruntime fp32', 'onnxruntime int8'):
+                 'PyTorch bf16, heat-map bf16', 'PyTorch bf16, whole body', 'onnxruntime fp32',
+                 'onnxruntime int8'):
         row = next(line for line in out.splitlines() if line.startswith('ResNet-DCN-18')
                    and line[15:42].rstrip() == path)
         values = row[14 + 28:].split()

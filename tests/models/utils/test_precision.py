@@ -133,7 +133,8 @@ def test_kept_parts_stay_float32(model):
 
 def test_regression_branches_reduced_heat_maps_float32(model):
     """Default bf16: the size and offset branches compute in bf16 and hand float32 maps on; the
-    heat-map branch stays float32; keep_fp32=('regression', ...) keeps the branches float32."""
+    heat-map branch stays float32; keep_fp32=('regression', ...) keeps the branches float32;
+    without 'heat_maps' the heat-map branch's hidden convolution is bf16, its logits float32."""
     from mmcenternet.models.utils.precision import regression_branches
     branches = regression_branches(model)
     assert _names(model, branches) == ['bbox_head.head_module.wh.0', 'bbox_head.head_module.reg.0']
@@ -151,9 +152,28 @@ def test_regression_branches_reduced_heat_maps_float32(model):
             out = model(x, mode='tensor')
             assert dtypes == {'hm': torch.float32, 'wh': torch.bfloat16, 'reg': torch.bfloat16}
             assert all(o.dtype == torch.float32 for o in out)
-            set_inference_precision(model, 'bf16', keep_fp32=('stem', 'offsets', 'regression'))
+            set_inference_precision(model, 'bf16',
+                                    keep_fp32=('stem', 'offsets', 'regression', 'heat_maps'))
             model(x, mode='tensor')
             assert set(dtypes.values()) == {torch.float32}
+            # without 'heat_maps' the heat-map branch's hidden convolution computes in bf16 (its
+            # float32 output holds bf16 values); its logit convolution gets float32 maps and
+            # computes in float32
+            hm = model.bbox_head.head_module.hm[0]
+            hidden, logits = hm[0], hm[2]
+            seen = []
+            hooks += [m.register_forward_hook(lambda mod, inp, out: seen.append((inp[0], out)))
+                      for m in (hidden, logits)]
+            for keep, reduced in ((('stem', 'offsets', 'heat_maps'), False),
+                                  (('stem', 'offsets'), True)):
+                set_inference_precision(model, 'bf16', keep_fp32=keep)
+                seen.clear()  # (the set-up's probe passes ran the heads too)
+                out = model(x, mode='tensor')
+                (_, h), (inp, o) = seen
+                assert h.dtype == inp.dtype == o.dtype == torch.float32
+                assert torch.equal(h, h.bfloat16().float()) == reduced
+                assert not torch.equal(o, o.bfloat16().float())
+                assert all(o.dtype == torch.float32 for o in out)
     finally:
         set_inference_precision(model, 'fp32')
         for h in hooks:
@@ -192,7 +212,7 @@ def test_bad_precision_is_refused(model):
         set_inference_precision(model, 'fp16')
     with pytest.raises(ValueError, match=r"keep_fp32: unknown part\(s\) \['heads'\]; choose "
                        r"from \('stem', 'offsets', 'aggregation', 'coarse_neck', "
-                       r"'regression'\)"):
+                       r"'heat_maps', 'regression'\)"):
         set_inference_precision(model, 'bf16', keep_fp32=('stem', 'heads'))
     with pytest.raises(ValueError, match='no extract_feat'):
         set_inference_precision(torch.nn.Linear(2, 2), 'bf16')
