@@ -13,9 +13,10 @@ layout they compute in (:mod:`.folding`).
 
 Four parts of the body stay float32 by default (``keep_fp32``), because measuring showed that
 rounding them moves the heat-map peaks (DLA-34 trained on the generated shapes, six trainings,
-top-100 peaks shared with float32: whole body bfloat16 79 to 93 %, the stem and offsets alone
-93.4 to 97.6 %, all four parts 96.4 to 98.0 %; docs/speed.md). Together they are 21 % of
-DLA-34's multiply-adds (the float32 heat-map branch another 8 %):
+top-100 peaks shared with float32: whole body bfloat16 79 to 93 %, the former default (stem to
+stride 8, offsets) 93.4 to 96.8 %, these four parts and the heat-map branches 96.5 to 97.9 %;
+docs/speed.md). Together they are 21 % of DLA-34's multiply-adds (the float32 heat-map branches
+another 8 %, 80 classes):
 
 * ``'stem'``: the backbone's convolutions that read a full- or half-resolution map (input stride
   below 4; DLA-34: base layer, levels 0 and 1 and the first convolution of level 2; ResNet:
