@@ -12,15 +12,16 @@ ReLUs that follow a convolution are folded into it and the weights are cached in
 layout they compute in (:mod:`.folding`).
 
 Four parts of the body stay float32 by default (``keep_fp32``), because measuring showed that
-rounding them moves the heat-map peaks (DLA-34 trained on the generated shapes, six trainings,
-top-100 peaks shared with float32: whole body bfloat16 79 to 93 %, the former default (stem to
-stride 8, offsets) 93.4 to 96.8 %, these four parts and the heat-map branches 96.5 to 97.9 %;
-docs/speed.md). Together they are 21 % of DLA-34's multiply-adds (the float32 heat-map branches
+rounding them moves the heat-map peaks (DLA-34 trained on the generated shapes, seven trainings,
+top-100 peaks shared with float32: whole body bfloat16 79 to 93 %, the former default (stem and
+offsets) 93.4 to 96.8 %, these four parts and the heat-map branches 96.0 to 98.0 %;
+docs/speed.md). Together they are 28 % of DLA-34's multiply-adds (the float32 heat-map branches
 another 8 %, 80 classes):
 
-* ``'stem'``: the backbone's convolutions that read a full- or half-resolution map (input stride
-  below 4; DLA-34: base layer, levels 0 and 1 and the first convolution of level 2; ResNet:
-  conv1). Few channels, and every later layer inherits their rounding (5.5 %).
+* ``'stem'``: the backbone's convolutions that read a map of stride below 8 (DLA-34: base layer,
+  levels 0 to 2 and the first convolution of level 3; ResNet: conv1, layer1 and the first
+  convolutions of layer2). Few channels, high resolution, and every later layer inherits their
+  rounding (12.4 %).
 * ``'offsets'``: the convolutions predicting the deformable convolutions' offsets and masks
   (``conv_offset``): a rounded offset moves the sampling point (7 %). The deformable products
   themselves run in bfloat16; the fast deformable convolution builds its sampling table in
@@ -39,7 +40,7 @@ by the deformable layer's compiled kernel.
 A fifth part is float32 by default too: ``'heat_maps'``, the heat-map branches' hidden
 convolutions (8 % of DLA-34's multiply-adds, 80 classes). Left out of ``keep_fp32`` they compute
 in bfloat16 and hand float32 maps to the logit convolution, which, with the sigmoid and the
-decoding, is float32 always: about 10 % faster on DLA-34, peaks 95.7 to 97.3 % on the six
+decoding, is float32 always: 7 to 12 % faster on DLA-34, peaks 95.8 to 97.3 % on the seven
 trainings (docs/speed.md), a smaller margin than the default's.
 
 A sixth part may be named: ``'regression'``, the heads' regression branches (every branch but the
@@ -66,7 +67,7 @@ FP32_PARTS = ('stem', 'offsets', 'aggregation', 'coarse_neck', 'heat_maps', 'reg
 #: Parts that ``set_inference_precision`` keeps float32 unless told otherwise.
 KEEP_FP32 = ('stem', 'offsets', 'aggregation', 'coarse_neck', 'heat_maps')
 #: ``'stem'``: the backbone's convolutions that read a map of a smaller stride than this.
-STEM_INPUT_STRIDE = 4
+STEM_INPUT_STRIDE = 8
 #: ``'coarse_neck'``: the neck's convolutions with at least this output stride.
 COARSE_NECK_STRIDE = 16
 #: ``'aggregation'``: the backbone's 1 x 1 convolutions inside a module of one of these names
@@ -122,8 +123,8 @@ def _strides(run: Callable[[torch.Tensor], object], owner: nn.Module,
 
 def stem_convs(backbone: nn.Module, probe_size: int = 128) -> List[nn.Conv2d]:
     """The backbone's convolutions that read a map of stride below :data:`STEM_INPUT_STRIDE`
-    (the full- and half-resolution ones), in execution order; found by one float32 forward pass
-    of a ``probe_size`` x ``probe_size`` input."""
+    (the full- to quarter-resolution ones), in execution order; found by one float32 forward
+    pass of a ``probe_size`` x ``probe_size`` input."""
     stem: List[nn.Conv2d] = []
     for mod, stride, _ in _strides(backbone, backbone,
                                    [m for m in backbone.modules() if isinstance(m, nn.Conv2d)],

@@ -53,13 +53,17 @@ def _backbone(config):
     return MODELS.build(cfg.model.backbone)
 
 
-def test_stem_is_the_convolutions_reading_stride_below_4():
+def test_stem_is_the_convolutions_reading_stride_below_8():
     for config, expected in (
-            ('configs/centernet/resdcn18_1x_coco.py', ['conv1']),
-            # DLA-34: full and half resolution, and the stride-2 convolution into level 2 (its
-            # projection reads the max-pooled stride-4 map, the rest of level 2 stride 4)
-            ('configs/centernet/dla34_1x_coco.py', ['base_layer.0', 'level0.0', 'level1.0',
-                                                    'level2.tree1.conv1'])):
+            ('configs/centernet/resdcn18_1x_coco.py', ['conv1'] + [
+                f'layer1.{b}.conv{c}' for b in (0, 1) for c in (1, 2)] + [
+                'layer2.0.conv1', 'layer2.0.downsample.0']),
+            # DLA-34: levels 0 to 2 and the stride-2 convolution into level 3 (level 3's
+            # projection reads the max-pooled stride-8 map)
+            ('configs/centernet/dla34_1x_coco.py', [
+                'base_layer.0', 'level0.0', 'level1.0', 'level2.project.0', 'level2.tree1.conv1',
+                'level2.tree1.conv2', 'level2.tree2.conv1', 'level2.tree2.conv2',
+                'level2.root.conv', 'level3.tree1.tree1.conv1'])):
         backbone = _backbone(config)
         backbone.train()
         assert _names(backbone, stem_convs(backbone)) == expected
@@ -102,12 +106,12 @@ def test_kept_parts_stay_float32(model):
     the rest of the body in bf16; ``keep_fp32=()`` runs all of it in bf16; 'fp32' undoes both."""
     kept = float32_modules(model, ('stem', 'offsets'))
     names = _names(model, kept)
-    assert 'backbone.conv1' in names and 'backbone.layer2.0.conv1' not in names
+    assert 'backbone.conv1' in names and 'backbone.layer2.0.conv2' not in names
     offsets = [n for n in names if n.endswith('conv_offset')]
     assert len(offsets) == 3  # the three deformable up-sampling layers of ResNet-DCN
-    fp32 = ['backbone.conv1', offsets[0], 'backbone.layer2.0.downsample.0',
-            'neck.deconv_layers.0.conv']
-    bf16 = ['backbone.layer1.0.conv1', 'backbone.layer2.0.conv1', 'neck.deconv_layers.4.conv']
+    fp32 = ['backbone.conv1', 'backbone.layer1.0.conv1', offsets[0],
+            'backbone.layer3.0.downsample.0', 'neck.deconv_layers.0.conv']
+    bf16 = ['backbone.layer2.0.conv2', 'backbone.layer3.0.conv1', 'neck.deconv_layers.4.conv']
     dtypes = {}
     hooks = [m.register_forward_hook(
         lambda mod, inp, out, n=n: dtypes.__setitem__(n, out.dtype))
