@@ -370,7 +370,6 @@ def modulated_deform_conv2d_fast(x: Tensor,
     training = torch.is_grad_enabled() and any(t is not None and t.requires_grad
                                                for t in tensors)
     x, weight = x.to(dtype), weight.to(dtype)
-    bias_given, bias = bias, None if bias is None else bias.to(dtype)
     if not training:  # inference: the projection goes to a reused buffer, consumed at once
         ws = None
         if x.device.type == 'cpu' and deform_groups == 1:
@@ -380,9 +379,10 @@ def modulated_deform_conv2d_fast(x: Tensor,
                 and proj.shape[0] < 2**31 and load_compiled_ops()):
             # table and gather fused in the compiled kernel (ops/compiled.py), the sampling
             # positions and the bias (as given, uncast) in float32 whatever the products' dtype
-            out = deform_gather(proj, offset, mask, bias_given, (h, w), (kh, kw), stride, padding,
+            out = deform_gather(proj, offset, mask, bias, (h, w), (kh, kw), stride, padding,
                                 dilation, deform_groups, relu, mask_logits)
             return out.view(n, ho, wo, o).permute(0, 3, 1, 2)
+    bias = None if bias is None else bias.to(dtype)
     if mask_logits:
         mask = torch.sigmoid(mask)
     mask = mask.to(dtype)

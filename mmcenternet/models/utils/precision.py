@@ -72,7 +72,7 @@ STEM_INPUT_STRIDE = 8
 COARSE_NECK_STRIDE = 16
 #: ``'aggregation'``: the backbone's 1 x 1 convolutions inside a module of one of these names
 #: (DLA's roots and projections, the shortcut projections of ResNet and Hourglass).
-AGGREGATION_NAMES = ('root', 'project', 'downsample', 'skip')
+AGGREGATION_NAMES = ('root', 'project', 'downsample')
 
 
 class _ReducedPrecisionFeatures:
